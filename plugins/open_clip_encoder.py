@@ -1,0 +1,116 @@
+"""The open_clip encoder: any open_clip architecture, weights from a local file."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import ClassVar
+
+import open_clip
+import torch
+import torch.nn.functional as F
+from pydantic import Field
+from torch import Tensor
+
+from unclip_core import hookimpl
+from unclip_core.catalog import catalog_path
+from unclip_core.errors import ConfigError
+from unclip_core.interfaces import ComponentConfig, Encoder, EncoderSpec, TextEncoding
+
+# Architectures shipped with unclip (configs/open_clip/*.json), next to open_clip's own.
+SHIPPED_MODEL_DIR = catalog_path().parent / "configs" / "open_clip"
+
+
+class OpenCLIPConfig(ComponentConfig):
+    model: str = Field("unclip-tiny", description="open_clip model name, or a model config .json path.")
+    pretrained: str | None = Field(
+        None, description="Local weight file (.safetensors, or an open_clip .pt/.bin), or null for random init."
+    )
+    image_size: int | None = Field(None, description="Override the image tower's input size.")
+
+
+class OpenCLIPEncoder(Encoder):
+    """open_clip CLIP model: z_t, per-token text encodings and z_i."""
+
+    name: ClassVar[str] = "open_clip"
+    Config: ClassVar[type[OpenCLIPConfig]] = OpenCLIPConfig
+
+    def __init__(self, config: OpenCLIPConfig) -> None:
+        super().__init__()
+        self.config = config
+        model_name = _register_model_config(config.model)
+        self.model = open_clip.create_model(
+            model_name,
+            pretrained=_checked_weights_path(config.pretrained),
+            force_custom_text=True,  # per-token outputs come from the separate text tower
+            force_image_size=config.image_size,
+        )
+        self.model.text.output_tokens = True
+        self._tokenizer = open_clip.get_tokenizer(model_name)
+        mean, std = self.model.visual.preprocess_cfg["mean"], self.model.visual.preprocess_cfg["std"]
+        self.register_buffer("pixel_mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("pixel_std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
+
+    @cached_property
+    def spec(self) -> EncoderSpec:
+        size = self.model.visual.image_size
+        return EncoderSpec(
+            embed_dim=self.model.text.output_dim,
+            text_width=self.model.text.width,
+            context_length=self.model.context_length,
+            image_size=size[0] if isinstance(size, (tuple, list)) else int(size),
+        )
+
+    def tokenize(self, texts: Sequence[str]) -> Tensor:
+        return self._tokenizer(list(texts))
+
+    def encode_text(self, tokens: Tensor) -> TextEncoding:
+        pooled, per_token = self.model.text(tokens)
+        return TextEncoding(F.normalize(pooled, dim=-1), per_token, tokens != 0)
+
+    def encode_image(self, images: Tensor) -> Tensor:
+        size = self.spec.image_size
+        if images.shape[-1] != size or images.shape[-2] != size:
+            images = F.interpolate(images, size=(size, size), mode="bicubic", antialias=True, align_corners=False)
+        pixels = ((images + 1) / 2 - self.pixel_mean) / self.pixel_std
+        return F.normalize(self.model.encode_image(pixels), dim=-1)
+
+    @property
+    def logit_scale(self) -> Tensor:
+        return self.model.logit_scale.exp().clamp(max=100)
+
+
+def _register_model_config(model: str) -> str:
+    """Make shipped and user .json architectures known to open_clip; return the model name."""
+    if SHIPPED_MODEL_DIR.is_dir():
+        open_clip.add_model_config(SHIPPED_MODEL_DIR)
+    path = Path(model)
+    if path.suffix == ".json":
+        if not path.is_file():
+            raise ConfigError(f"encoder.model: model config file '{model}' not found")
+        open_clip.add_model_config(path)
+        return path.stem
+    if model not in open_clip.list_models() and not model.startswith(("hf-hub:", "local-dir:")):
+        raise ConfigError(
+            f"encoder.model: unknown open_clip model '{model}'; use a name from "
+            "open_clip.list_models() or a path to a model config .json"
+        )
+    return model
+
+
+def _checked_weights_path(pretrained: str | None) -> str | None:
+    if pretrained is None:
+        return None
+    path = Path(pretrained)
+    if not path.is_file():
+        raise ConfigError(
+            f"encoder.pretrained: weight file '{pretrained}' not found; give a local file path "
+            "(no weights are downloaded) or null for random initialization"
+        )
+    return str(path)
+
+
+@hookimpl
+def unclip_register_components(register):
+    register(OpenCLIPEncoder)

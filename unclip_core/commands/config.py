@@ -1,0 +1,24 @@
+"""`unclip config show --config FILE [key=value ...]`: the resolved, validated graph."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub) -> None:
+    parser = sub.add_parser("config", help="inspect YAML graphs")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    show = actions.add_parser("show", help="print the resolved, validated graph")
+    add_graph_arguments(show)
+    show.set_defaults(run=run_show)
+
+
+def add_graph_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", required=True, help="YAML graph file (or a name under configs/)")
+    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. prior.type=ar_prior")
+
+
+def run_show(args: argparse.Namespace) -> None:
+    from ..graph import load_graph
+
+    print(load_graph(args.config, args.overrides).to_yaml(), end="")

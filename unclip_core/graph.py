@@ -1,0 +1,315 @@
+"""YAML graph -> validated configs -> built components. The only place config becomes objects.
+
+A graph names every component by its registry name (`type:`), never by import path, so a
+config file cannot run code.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+from pydantic import BaseModel, ValidationError
+
+from .catalog import resolve_config_path
+from .errors import ConfigError
+from .interfaces import ComponentConfig, Decoder, Encoder, EncoderSpec, Prior, Upsampler
+from .registry import Registry
+from .training.config import TrainingConfig
+
+# Top-level sections: name -> component kind (None: not a component section).
+SECTIONS: dict[str, str | None] = {
+    "encoder": "encoder",
+    "prior": "prior",
+    "decoder": "decoder",
+    "upsamplers": "upsampler",
+    "data": "dataset",
+    "trainer": None,
+    "train": None,
+    "seed": None,
+    "run_dir": None,
+}
+# Config fields that must agree with what the encoder produces, when a component sets them.
+SPEC_FIELDS = tuple(EncoderSpec.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
+class Node:
+    """One validated component section: its kind, registry type, config and nested components."""
+
+    path: str
+    kind: str
+    type: str
+    config: ComponentConfig
+    nested: dict[str, Node] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type, **self.config.model_dump(mode="json")}
+        out.update({key: node.to_dict() for key, node in self.nested.items()})
+        return out
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A fully validated graph. `to_yaml()` is the resolved form saved with pipelines."""
+
+    encoder: Node
+    prior: Node | None
+    decoder: Node | None
+    upsamplers: tuple[Node, ...]
+    data: Node | None
+    trainer: dict[str, Any]
+    train: TrainingConfig
+    seed: int
+    run_dir: str
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"encoder": self.encoder.to_dict()}
+        for key in ("prior", "decoder", "data"):
+            node = getattr(self, key)
+            if node is not None:
+                out[key] = node.to_dict()
+        out["upsamplers"] = [node.to_dict() for node in self.upsamplers]
+        out["trainer"] = dict(self.trainer)
+        out["train"] = self.train.model_dump(mode="json")
+        out["seed"] = self.seed
+        out["run_dir"] = self.run_dir
+        return out
+
+    def to_yaml(self) -> str:
+        return OmegaConf.to_yaml(OmegaConf.create(self.to_dict()))
+
+
+@dataclass
+class Components:
+    """Built components, ready to train or sample. Absent stages are None."""
+
+    encoder: Encoder
+    prior: Prior | None = None
+    decoder: Decoder | None = None
+    upsamplers: list[Upsampler] = field(default_factory=list)
+
+
+def load_graph(path: str | Path, overrides: Sequence[str] = (), registry: Registry | None = None) -> Graph:
+    """Read a YAML graph file, apply `key=value` overrides and validate it."""
+    file = resolve_config_path(path)
+    try:
+        raw = OmegaConf.load(file)
+    except (OmegaConfBaseException, yaml.YAMLError) as exc:
+        raise ConfigError(f"{file} is not valid YAML: {exc}") from exc
+    return graph_from_dict(raw, overrides, registry)
+
+
+def graph_from_dict(raw: Any, overrides: Sequence[str] = (), registry: Registry | None = None) -> Graph:
+    if registry is None:
+        from .plugins import get_registry
+
+        registry = get_registry()
+    cfg = OmegaConf.create(raw) if not OmegaConf.is_config(raw) else raw
+    cfg = apply_overrides(cfg, overrides, registry)
+    try:
+        data = OmegaConf.to_container(cfg, resolve=True)
+    except OmegaConfBaseException as exc:
+        raise ConfigError(f"config interpolation failed: {exc}") from exc
+    return validate_graph(data or {}, registry)
+
+
+def apply_overrides(cfg: Any, overrides: Sequence[str], registry: Registry) -> Any:
+    """`a.b=value` sets a key (values parse as YAML); changing a `type` drops keys the new type lacks."""
+    retyped: list[str] = []
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"override '{item}' must look like key=value, e.g. decoder.sampler.steps=20")
+        try:
+            value = yaml.safe_load(text) if text else None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"override '{item}': value is not valid YAML ({exc})") from exc
+        try:
+            OmegaConf.update(cfg, key, value, merge=True, force_add=True)
+        except OmegaConfBaseException as exc:
+            raise ConfigError(f"override '{item}' cannot be applied: {exc}") from exc
+        if key.endswith(".type"):
+            retyped.append(key.rsplit(".", 1)[0])
+    given = {item.partition("=")[0] for item in overrides}
+    for path in retyped:
+        _drop_foreign_keys(cfg, path, given, registry)
+    return cfg
+
+
+def _drop_foreign_keys(cfg: Any, path: str, given: set[str], registry: Registry) -> None:
+    """After `X.type=new`, keep only keys of X that `new` accepts (or that were overridden too)."""
+    section = OmegaConf.select(cfg, path)
+    kind = _kind_at(path)
+    if section is None or kind is None:
+        return
+    cls = registry.get(kind, str(section.get("type")))
+    accepted = set(cls.Config.model_fields) | set(cls.nested) | {"type"}
+    for key in list(section.keys()):
+        if key not in accepted and f"{path}.{key}" not in given:
+            del section[key]
+
+
+def _kind_at(path: str) -> str | None:
+    parts = path.split(".")
+    if len(parts) == 1:
+        return SECTIONS.get(parts[0])
+    if len(parts) == 2 and parts[0] == "upsamplers":
+        return "upsampler"
+    if parts[-1] == "sampler":
+        return "sampler"
+    return None
+
+
+def validate_graph(data: Mapping[str, Any], registry: Registry) -> Graph:
+    if not isinstance(data, Mapping):
+        raise ConfigError("a graph must be a YAML mapping with sections such as encoder:, prior:, decoder:")
+    for key in data:
+        if key not in SECTIONS:
+            raise ConfigError(f"unknown top-level key '{key}'{_suggest(key, SECTIONS)}; sections: {', '.join(SECTIONS)}")
+    if "encoder" not in data:
+        raise ConfigError("the graph has no `encoder:` section; every pipeline starts with an encoder")
+    upsamplers = data.get("upsamplers") or []
+    if not isinstance(upsamplers, list):
+        raise ConfigError("`upsamplers:` must be a list of upsampler sections (or empty)")
+    graph = Graph(
+        encoder=validate_node("encoder", "encoder", data["encoder"], registry),
+        prior=_optional_node("prior", "prior", data, registry),
+        decoder=_optional_node("decoder", "decoder", data, registry),
+        upsamplers=tuple(
+            validate_node(f"upsamplers.{i}", "upsampler", section, registry) for i, section in enumerate(upsamplers)
+        ),
+        data=_optional_node("data", "dataset", data, registry),
+        trainer=validate_trainer(data.get("trainer") or {}),
+        train=validate_model(TrainingConfig, data.get("train") or {}, "train"),
+        seed=int(data.get("seed", 0)),
+        run_dir=str(data.get("run_dir", "runs/default")),
+    )
+    check_sizes(graph)
+    return graph
+
+
+def _optional_node(key: str, kind: str, data: Mapping[str, Any], registry: Registry) -> Node | None:
+    section = data.get(key)
+    return None if section is None else validate_node(key, kind, section, registry)
+
+
+def validate_node(path: str, kind: str, section: Any, registry: Registry) -> Node:
+    if not isinstance(section, Mapping):
+        raise ConfigError(f"{path}: expected a mapping with a `type:` key, got {section!r}")
+    section = dict(section)
+    type_name = section.pop("type", None)
+    if type_name is None:
+        raise ConfigError(f"{path}: missing `type:`; registered {kind} types: {', '.join(registry.names(kind)) or 'none'}")
+    cls = registry.get(kind, str(type_name))
+    nested = {}
+    for key, nested_kind in cls.nested.items():
+        if section.get(key) is None:
+            raise ConfigError(
+                f"{path}.{key}: {kind} '{type_name}' needs a `{key}:` section, e.g. {key}: {{type: ...}}; "
+                f"registered {nested_kind} types: {', '.join(registry.names(nested_kind))}"
+            )
+        nested[key] = validate_node(f"{path}.{key}", nested_kind, section.pop(key), registry)
+    config = validate_model(cls.Config, section, path)
+    return Node(path, kind, str(type_name), config, nested)
+
+
+def validate_model(model: type[BaseModel], values: Any, path: str) -> Any:
+    """Validate with pydantic; turn the first error into one line naming the full key path."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = [str(part) for part in error["loc"]]
+        where = ".".join([path, *loc])
+        if error["type"] == "extra_forbidden":
+            owner = _model_at(model, loc[:-1])
+            hint = _suggest(loc[-1], list(owner.model_fields) if owner else [])
+            raise ConfigError(f"unknown key '{where}'{hint}") from None
+        raise ConfigError(f"{where}: {error['msg']} (got {error.get('input')!r})") from None
+
+
+def validate_trainer(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The `trainer:` section holds lightning.Trainer keyword arguments; check their names."""
+    import lightning
+
+    accepted = [name for name in inspect.signature(lightning.Trainer.__init__).parameters if name != "self"]
+    for key in values:
+        if key not in accepted:
+            raise ConfigError(f"unknown key 'trainer.{key}'{_suggest(key, accepted)} (lightning.Trainer takes no such argument)")
+    return dict(values)
+
+
+def check_sizes(graph: Graph) -> None:
+    """Each upsampler must start at the size the stage before it ends at."""
+    if graph.decoder is None:
+        return
+    size, source = getattr(graph.decoder.config, "image_size", None), f"decoder '{graph.decoder.type}'"
+    for node in graph.upsamplers:
+        start = getattr(node.config, "from_size", None)
+        if size is not None and start is not None and start != size:
+            raise ConfigError(
+                f"{source} outputs {size}px images but {node.path} '{node.type}' has from_size={start}; "
+                f"set {node.path}.from_size={size}"
+            )
+        size, source = getattr(node.config, "to_size", None), f"{node.path} '{node.type}'"
+
+
+def check_dimensions(node: Node, spec: EncoderSpec, encoder_type: str) -> None:
+    """A component that states a dimension (embed_dim, text_width, ...) must match the encoder."""
+    for name in SPEC_FIELDS:
+        stated = getattr(node.config, name, None)
+        actual = getattr(spec, name)
+        if stated is not None and stated != actual:
+            raise ConfigError(
+                f"dimension clash: encoder '{encoder_type}' produces {name}={actual} but {node.path} "
+                f"'{node.type}' is configured with {name}={stated}; set {node.path}.{name}={actual} or null"
+            )
+
+
+def build(graph: Graph, registry: Registry | None = None) -> Components:
+    """Build every component of the graph in dependency order."""
+    if registry is None:
+        from .plugins import get_registry
+
+        registry = get_registry()
+    encoder = build_node(graph.encoder, registry)
+    components = Components(encoder=encoder)
+    spec = encoder.spec
+    if graph.prior is not None:
+        check_dimensions(graph.prior, spec, graph.encoder.type)
+        components.prior = build_node(graph.prior, registry, spec=spec)
+    if graph.decoder is not None:
+        check_dimensions(graph.decoder, spec, graph.encoder.type)
+        components.decoder = build_node(graph.decoder, registry, spec=spec)
+    components.upsamplers = [build_node(node, registry) for node in graph.upsamplers]
+    return components
+
+
+def build_node(node: Node, registry: Registry, **dependencies: Any) -> Any:
+    """Instantiate one component: nested components first, then the component itself."""
+    cls = registry.get(node.kind, node.type)
+    nested = {key: build_node(child, registry) for key, child in node.nested.items()}
+    return cls(node.config, **dependencies, **nested)
+
+
+def _model_at(model: type[BaseModel], loc: list[str]) -> type[BaseModel] | None:
+    """The pydantic model a nested error location points into (for key suggestions)."""
+    current: Any = model
+    for part in loc:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
+            return None
+        current = current.model_fields[part].annotation
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _suggest(key: str, options: Any) -> str:
+    close = difflib.get_close_matches(str(key), list(options), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -1,0 +1,43 @@
+"""One abstract base per concept. The interface a class subclasses is its kind."""
+
+from .component import Component, ComponentConfig
+from .dataset import DataConfig, DataSource, Pair
+from .decoder import Decoder
+from .editing import EditingOperation, EditInputs
+from .encoder import Encoder
+from .prior import Prior
+from .sampler import Denoiser, Sampler, SamplerConfig, StepCallback
+from .upsampler import Upsampler
+from .values import EncoderSpec, TextEncoding
+
+# kind name -> interface, in the order a pipeline is built.
+KINDS: dict[str, type[Component]] = {
+    "encoder": Encoder,
+    "sampler": Sampler,
+    "prior": Prior,
+    "decoder": Decoder,
+    "upsampler": Upsampler,
+    "editing": EditingOperation,
+    "dataset": DataSource,
+}
+
+__all__ = [
+    "KINDS",
+    "Component",
+    "ComponentConfig",
+    "DataConfig",
+    "DataSource",
+    "Decoder",
+    "Denoiser",
+    "EditInputs",
+    "EditingOperation",
+    "Encoder",
+    "EncoderSpec",
+    "Pair",
+    "Prior",
+    "Sampler",
+    "SamplerConfig",
+    "StepCallback",
+    "TextEncoding",
+    "Upsampler",
+]

@@ -1,0 +1,64 @@
+"""The sampler: turns noise into data given a denoiser, on a noise schedule."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+from pydantic import Field
+from torch import Generator, Tensor
+
+from ..diffusion.denoiser import Denoiser, StepCallback
+from ..diffusion.schedule import NoiseSchedule
+from .component import Component, ComponentConfig
+
+
+class SamplerConfig(ComponentConfig):
+    steps: int = Field(50, ge=1, description="Number of denoiser evaluations.")
+
+
+class Sampler(Component, ABC):
+    """Draws x0 from a diffusion model given its denoiser.
+
+    `mask` and `known` (both shaped like x) turn any sampler into an inpainter: where mask is 1
+    the sampler generates, where it is 0 it keeps `known`, noised to the current timestep.
+    """
+
+    kind: ClassVar[str] = "sampler"
+    Config: ClassVar[type[SamplerConfig]] = SamplerConfig
+    supports_inversion: ClassVar[bool] = False
+
+    def __init__(self, config: SamplerConfig) -> None:
+        self.config = config
+
+    @property
+    def steps(self) -> int:
+        return self.config.steps
+
+    @abstractmethod
+    def sample(
+        self,
+        denoise: Denoiser,
+        x: Tensor,
+        schedule: NoiseSchedule,
+        *,
+        generator: Generator | None = None,
+        callback: StepCallback | None = None,
+        mask: Tensor | None = None,
+        known: Tensor | None = None,
+    ) -> Tensor:
+        """Start from pure noise x at the last timestep and return the sample x0."""
+
+    def invert(
+        self,
+        denoise: Denoiser,
+        x0: Tensor,
+        schedule: NoiseSchedule,
+        *,
+        callback: StepCallback | None = None,
+    ) -> Tensor:
+        """Map data x0 to the noise x_T that this sampler would turn back into x0."""
+        raise NotImplementedError(
+            f"sampler '{self.name}' cannot invert; use a deterministic sampler such as "
+            "'ddim' (eta: 0) for operations that need DDIM inversion"
+        )

@@ -1,0 +1,27 @@
+"""Evaluation measures shared by training modules, tests and benchmarks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+
+def retrieval_accuracy(image_embeddings: Tensor, text_embeddings: Tensor, captions: Sequence[str], k: int = 1) -> float:
+    """Image-to-text top-k retrieval over the distinct captions of the batch.
+
+    A hit is a retrieved caption equal to the image's own caption, so duplicate captions
+    (several images of one description) are neither penalized nor double counted.
+    """
+    distinct = sorted(set(captions))
+    index = {caption: i for i, caption in enumerate(distinct)}
+    first = [captions.index(caption) for caption in distinct]
+    texts = text_embeddings[first]
+    targets = torch.tensor([index[c] for c in captions], device=image_embeddings.device)
+    top = (image_embeddings @ texts.T).topk(min(k, len(distinct)), dim=-1).indices
+    return (top == targets[:, None]).any(-1).float().mean().item()
+
+
+def chance_retrieval(captions: Sequence[str], k: int = 1) -> float:
+    return min(k, len(set(captions))) / len(set(captions))

@@ -1,0 +1,72 @@
+"""Loading plugins: the built-ins named in registry.yaml, then entry points of group "unclip"."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from functools import cache
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import ModuleType
+
+import pluggy
+
+from . import hookspecs
+from .catalog import load_catalog
+from .errors import PluginError
+from .registry import Registry
+
+ENTRY_POINT_GROUP = "unclip"
+
+
+def plugin_manager() -> pluggy.PluginManager:
+    """A fresh manager holding the built-ins and every allowed installed plugin."""
+    pm = pluggy.PluginManager("unclip")
+    pm.add_hookspecs(hookspecs)
+    for name, module in load_catalog().plugins.items():
+        pm.register(_import(module, name), name=name)
+    allowed = _allowed_plugins()
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if allowed is not None and ep.name not in allowed:
+            continue
+        if pm.get_plugin(ep.name) is not None:
+            raise PluginError(f"plugin name '{ep.name}' is taken twice; rename one entry point")
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # a broken third-party package must say which one it is
+            raise PluginError(f"plugin '{ep.name}' ({ep.value}) failed to import: {exc}") from exc
+        pm.register(plugin, name=ep.name)
+    return pm
+
+
+def build_registry(pm: pluggy.PluginManager) -> Registry:
+    """Ask every plugin to register; each registration is tagged with its plugin's name."""
+    registry = Registry()
+    for impl in pm.hook.unclip_register_components.get_hookimpls():
+        impl.function(register=lambda cls, plugin=impl.plugin_name: registry.register(cls, plugin))
+    for impl in pm.hook.unclip_register_models.get_hookimpls():
+        impl.function(
+            register=lambda name, folder, plugin=impl.plugin_name: registry.register_model(name, Path(folder), plugin)
+        )
+    return registry
+
+
+@cache
+def get_registry() -> Registry:
+    """The process-wide registry, built once."""
+    return build_registry(plugin_manager())
+
+
+def _allowed_plugins() -> set[str] | None:
+    """UNCLIP_LOAD_PLUGINS="a,b" loads only those third-party plugins; "" loads none."""
+    value = os.environ.get("UNCLIP_LOAD_PLUGINS")
+    if value is None:
+        return None
+    return {name.strip() for name in value.split(",") if name.strip()}
+
+
+def _import(module: str, name: str) -> ModuleType:
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise PluginError(f"built-in plugin '{name}' ({module}) failed to import: {exc}") from exc

@@ -1,0 +1,29 @@
+"""Per-stage optimization settings: the `train:` section of a graph."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class StageConfig(BaseModel):
+    """How one stage (clip, prior, decoder, upsampler) is optimized."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lr: float = Field(3e-4, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    betas: tuple[float, float] = (0.9, 0.99)
+    warmup_steps: int = Field(100, ge=0)
+    max_steps: int | None = Field(None, ge=1, description="Overrides trainer.max_steps for this stage.")
+    batch_size: int | None = Field(None, ge=1, description="Overrides data.batch_size for this stage.")
+    ema_decay: float | None = Field(0.999, gt=0, lt=1, description="EMA of weights; null turns it off.")
+    checkpoint_every_n_steps: int = Field(1000, ge=1)
+
+
+class TrainingConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    clip: StageConfig = StageConfig(lr=5e-4, weight_decay=0.1, ema_decay=None)
+    prior: StageConfig = StageConfig()
+    decoder: StageConfig = StageConfig()
+    upsampler: StageConfig = StageConfig()

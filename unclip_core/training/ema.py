@@ -1,0 +1,62 @@
+"""Exponential moving average of a stage's weights, used for validation and for export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+from torch import nn
+
+
+class EMA(L.Callback):
+    """Keeps an EMA of `pl_module.component`; swaps it in for validation and `apply()`.
+
+    The EMA is part of Lightning checkpoints, so a resumed run continues the same average.
+    """
+
+    def __init__(self, decay: float) -> None:
+        self.decay = decay
+        self.shadow: dict[str, torch.Tensor] | None = None
+        self._backup: dict[str, torch.Tensor] | None = None
+
+    @staticmethod
+    def _floating_state(module: nn.Module) -> dict[str, torch.Tensor]:
+        return {k: v for k, v in module.state_dict().items() if v.is_floating_point()}
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.shadow is None:
+            self.shadow = {k: v.detach().clone() for k, v in self._floating_state(pl_module.component).items()}
+        else:  # restored from a checkpoint, possibly on another device
+            self.shadow = {k: v.to(pl_module.device) for k, v in self.shadow.items()}
+
+    @torch.no_grad()
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        current = self._floating_state(pl_module.component)
+        keys = list(self.shadow)
+        torch._foreach_lerp_([self.shadow[k] for k in keys], [current[k].detach() for k in keys], 1 - self.decay)
+
+    def on_validation_start(self, trainer, pl_module) -> None:
+        if self.shadow is not None and not trainer.sanity_checking:
+            self._swap_in(pl_module.component)
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        if self._backup is not None:
+            pl_module.component.load_state_dict(self._backup, strict=False)
+            self._backup = None
+
+    def apply(self, module: nn.Module) -> None:
+        """Copy the EMA weights into `module` for good (at the end of training)."""
+        if self.shadow is not None:
+            module.load_state_dict(self.shadow, strict=False)
+
+    def _swap_in(self, module: nn.Module) -> None:
+        self._backup = {k: v.detach().clone() for k, v in self._floating_state(module).items()}
+        module.load_state_dict(self.shadow, strict=False)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"decay": self.decay, "shadow": self.shadow}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.decay = state_dict["decay"]
+        self.shadow = state_dict["shadow"]
