@@ -43,6 +43,11 @@ class Pipeline:
             path = folder / f"{stem}.safetensors"
             if path.is_file():
                 load_module(module, path)
+            elif module.state_dict():
+                raise WeightsError(
+                    f"{folder} has no {stem}.safetensors but its pipeline.yaml has a {stem}; "
+                    "the folder is incomplete: copy it again or save the pipeline again"
+                )
         pipeline.eval()
         return pipeline
 

@@ -19,7 +19,9 @@ def dpmpp_2m_step(schedule: NoiseSchedule):
         lambda_t, lambda_s = log_snr(t, x), log_snr(s, x)
         h = lambda_s - lambda_t
         estimate = x0
-        if previous is not None:  # second order: extrapolate x0 along lambda
+        # Second order: extrapolate x0 along lambda. The step into t=0 stays first order, since
+        # its long final lambda interval makes the extrapolation unstable at few steps.
+        if previous is not None and not bool((s == 0).all()):
             t_prev, x0_prev = previous
             r = (lambda_t - log_snr(t_prev, x)) / h
             estimate = (1 + 1 / (2 * r)) * x0 - (1 / (2 * r)) * x0_prev

@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import argparse
 
+from importlib import import_module
+
 from .config import add_graph_arguments
 
-STAGES = ("clip",)
+# stage -> (module, function). Imported only when that stage runs: Lightning is slow to import.
+STAGES = {
+    "clip": ("unclip_core.training.clip", "train_clip"),
+}
 
 
 def add_parser(sub) -> None:
     parser = sub.add_parser("train", help="train a stage of the pipeline")
-    parser.add_argument("stage", choices=STAGES, help="which stage to train")
+    parser.add_argument("stage", choices=list(STAGES), help="which stage to train")
     add_graph_arguments(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> None:
     from ..graph import load_graph
-    from ..training import stages
 
     graph = load_graph(args.config, args.overrides)
-    trainers = {"clip": stages.train_clip}
-    folder = trainers[args.stage](graph)
+    module, function = STAGES[args.stage]
+    folder = getattr(import_module(module), function)(graph)
     print(f"trained {args.stage}; pipeline saved to {folder}")

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import lightning as L
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..graph import Graph
 from ..interfaces import Encoder
 from ..metrics import chance_retrieval, retrieval_accuracy
 from .config import StageConfig
 from .optim import adamw_with_warmup
+from .stages import data_module, export_stage, load_run_pipeline
+from .trainer import make_trainer, resume_path
 
 
 def contrastive_loss(image_embeddings: Tensor, text_embeddings: Tensor, logit_scale: Tensor, captions: list[str]) -> Tensor:
@@ -75,3 +80,15 @@ class CLIPModule(L.LightningModule):
 
     def configure_optimizers(self):
         return adamw_with_warmup(self.component, self.settings)
+
+
+def train_clip(graph: Graph) -> Path:
+    """Train the encoder contrastively; returns the run's pipeline folder."""
+    L.seed_everything(graph.seed, workers=True, verbose=False)
+    pipeline = load_run_pipeline(graph)
+    module = CLIPModule(pipeline.components.encoder, graph.train.clip)
+    trainer, ema = make_trainer(graph, "clip")
+    trainer.fit(module, datamodule=data_module(graph, "clip"), ckpt_path=resume_path(graph, "clip"))
+    if ema is not None:
+        ema.apply(pipeline.components.encoder)
+    return export_stage(graph, pipeline, "encoder")

@@ -1,19 +1,16 @@
-"""Running one training stage end to end: build, fit (resuming), export into the run's pipeline."""
+"""What every training stage shares: the run's pipeline folder and its data module."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
-
-import lightning as L
 
 from ..errors import ConfigError
 from ..graph import Graph, build, build_node
 from ..pipeline import Pipeline
 from ..plugins import get_registry
-from ..weights import load_module
-from .clip import CLIPModule
+from ..weights import load_module, save_folder
 from .data import PairDataModule
-from .trainer import make_trainer, resume_path
 
 
 def pipeline_dir(graph: Graph) -> Path:
@@ -38,13 +35,26 @@ def data_module(graph: Graph, stage: str) -> PairDataModule:
     return PairDataModule(source, batch_size=getattr(graph.train, stage).batch_size)
 
 
-def train_clip(graph: Graph) -> Path:
-    """Train the encoder contrastively; returns the run's pipeline folder."""
-    L.seed_everything(graph.seed, workers=True, verbose=False)
-    pipeline = load_run_pipeline(graph)
-    module = CLIPModule(pipeline.components.encoder, graph.train.clip)
-    trainer, ema = make_trainer(graph, "clip")
-    trainer.fit(module, datamodule=data_module(graph, "clip"), ckpt_path=resume_path(graph, "clip"))
-    if ema is not None:
-        ema.apply(pipeline.components.encoder)
-    return pipeline.save_pretrained(pipeline_dir(graph))
+def export_stage(graph: Graph, pipeline: Pipeline, stem: str) -> Path:
+    """Save the stage just trained (`stem`) into the run's pipeline folder, next to earlier stages.
+
+    The saved graph keeps only components that have weights (or need none), so the folder
+    always loads with `Pipeline.from_pretrained`, even before every stage is trained.
+    """
+    folder = pipeline_dir(graph)
+    modules = pipeline.modules()
+    ready = {s for s, m in modules.items() if s == stem or not m.state_dict() or (folder / f"{s}.safetensors").is_file()}
+    upsamplers = []
+    for i, node in enumerate(graph.upsamplers):  # a stage is usable only after all before it
+        if f"upsampler_{i}" not in ready:
+            break
+        upsamplers.append(node)
+    subset = replace(
+        graph,
+        prior=graph.prior if "prior" in ready else None,
+        decoder=graph.decoder if "decoder" in ready else None,
+        upsamplers=tuple(upsamplers),
+    )
+    keep = {"encoder", "prior", "decoder", *(f"upsampler_{i}" for i in range(len(upsamplers)))}
+    stateful = {s: m for s, m in modules.items() if s in ready and s in keep and m.state_dict()}
+    return save_folder(folder, subset.to_yaml(), stateful)
