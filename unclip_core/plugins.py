@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import importlib
 import os
-from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
+from collections.abc import Iterable
 from types import ModuleType
 
 import pluggy
@@ -19,8 +19,11 @@ from .registry import Registry
 ENTRY_POINT_GROUP = "unclip"
 
 
-def plugin_manager() -> pluggy.PluginManager:
-    """A fresh manager holding the built-ins and every allowed installed plugin."""
+def plugin_manager(extra: Iterable[tuple[str, object]] = ()) -> pluggy.PluginManager:
+    """A fresh manager holding the built-ins, every allowed installed plugin, and `extra`.
+
+    `extra` is (name, plugin object) pairs registered last, for in-process plugins.
+    """
     pm = pluggy.PluginManager("unclip")
     pm.add_hookspecs(hookspecs)
     for name, module in load_catalog().plugins.items():
@@ -36,6 +39,8 @@ def plugin_manager() -> pluggy.PluginManager:
         except Exception as exc:  # a broken third-party package must say which one it is
             raise PluginError(f"plugin '{ep.name}' ({ep.value}) failed to import: {exc}") from exc
         pm.register(plugin, name=ep.name)
+    for name, plugin in extra:
+        pm.register(plugin, name=name)
     return pm
 
 
@@ -51,10 +56,22 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
     return registry
 
 
-@cache
+_active: Registry | None = None
+
+
 def get_registry() -> Registry:
-    """The process-wide registry, built once."""
-    return build_registry(plugin_manager())
+    """The process-wide registry, built on first use."""
+    global _active
+    if _active is None:
+        _active = build_registry(plugin_manager())
+    return _active
+
+
+def set_registry(registry: Registry | None) -> Registry | None:
+    """Make `registry` the process-wide one (None: rebuild on next use); returns the previous."""
+    global _active
+    previous, _active = _active, registry
+    return previous
 
 
 def _allowed_plugins() -> set[str] | None:

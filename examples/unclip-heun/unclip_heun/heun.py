@@ -1,0 +1,50 @@
+"""Heun's method on the probability-flow ODE, in the variance-exploding form x / alpha."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+from torch import Tensor
+
+from unclip_core.diffusion import Denoiser, NoiseSchedule, sampling_loop
+from unclip_core.interfaces import Sampler, SamplerConfig
+
+
+def heun_step(schedule: NoiseSchedule, denoise: Denoiser):
+    """An Euler step (equal to DDIM with eta=0) corrected by the slope at its end point.
+
+    The first step stays Euler: from pure noise it spans most of the noise range (sigma from
+    ~10^4 down to ~1 on the cosine schedule), where averaging two slopes is unstable.
+    """
+
+    def step(x: Tensor, x0: Tensor, t: Tensor, s: Tensor, previous=None) -> Tensor:
+        alpha_t, alpha_s = schedule.alpha(t, x), schedule.alpha(s, x)
+        sigma_t = schedule.sigma(t, x) / alpha_t  # noise level of x / alpha
+        sigma_s = schedule.sigma(s, x) / alpha_s
+        scaled = x / alpha_t
+        slope = (scaled - x0) / sigma_t
+        euler = scaled + (sigma_s - sigma_t) * slope
+        if previous is None:
+            return alpha_s * euler
+        slope_end = (euler - denoise(euler * alpha_s, s)) / sigma_s
+        return alpha_s * (scaled + (sigma_s - sigma_t) * (slope + slope_end) / 2)
+
+    return step
+
+
+class HeunConfig(SamplerConfig):
+    steps: int = Field(12, ge=1, description="Solver steps; each but the last costs two evaluations.")
+
+
+class HeunSampler(Sampler):
+    """Heun's 2nd-order ODE solver (Karras et al. 2022); deterministic."""
+
+    name: ClassVar[str] = "heun"
+    Config: ClassVar[type[HeunConfig]] = HeunConfig
+
+    def sample(self, denoise, x, schedule, *, generator=None, callback=None, mask=None, known=None):
+        return sampling_loop(
+            heun_step(schedule, denoise), denoise, x, schedule,
+            steps=self.config.steps, generator=generator, callback=callback, mask=mask, known=known,
+        )
