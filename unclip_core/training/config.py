@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class StageConfig(BaseModel):
@@ -20,10 +22,30 @@ class StageConfig(BaseModel):
     checkpoint_every_n_steps: int = Field(1000, ge=1)
 
 
+# Stage defaults that differ from StageConfig's: a CLIP trains with a higher weight decay and no EMA.
+STAGE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "clip": {"lr": 5e-4, "weight_decay": 0.1, "ema_decay": None},
+    "prior": {},
+    "decoder": {},
+    "upsampler": {},
+}
+
+
 class TrainingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    clip: StageConfig = StageConfig(lr=5e-4, weight_decay=0.1, ema_decay=None)
+    clip: StageConfig = StageConfig(**STAGE_DEFAULTS["clip"])
     prior: StageConfig = StageConfig()
     decoder: StageConfig = StageConfig()
     upsampler: StageConfig = StageConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keys_fill_in_stage_defaults(cls, values: Any) -> Any:
+        """`train: {clip: {lr: 1e-3}}` changes only lr: other keys keep the stage's own defaults."""
+        if not isinstance(values, dict):
+            return values
+        return {
+            stage: {**STAGE_DEFAULTS.get(stage, {}), **given} if isinstance(given, dict) else given
+            for stage, given in values.items()
+        }

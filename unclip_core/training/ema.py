@@ -17,8 +17,13 @@ class EMA(L.Callback):
 
     def __init__(self, decay: float) -> None:
         self.decay = decay
+        self.updates = 0
         self.shadow: dict[str, torch.Tensor] | None = None
         self._backup: dict[str, torch.Tensor] | None = None
+
+    def current_decay(self) -> float:
+        """Warm up from 0: early on the average would otherwise be mostly the random init."""
+        return min(self.decay, (1 + self.updates) / (10 + self.updates))
 
     @staticmethod
     def _floating_state(module: nn.Module) -> dict[str, torch.Tensor]:
@@ -34,7 +39,9 @@ class EMA(L.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         current = self._floating_state(pl_module.component)
         keys = list(self.shadow)
-        torch._foreach_lerp_([self.shadow[k] for k in keys], [current[k].detach() for k in keys], 1 - self.decay)
+        weight = 1 - self.current_decay()
+        torch._foreach_lerp_([self.shadow[k] for k in keys], [current[k].detach() for k in keys], weight)
+        self.updates += 1
 
     def on_validation_start(self, trainer, pl_module) -> None:
         if self.shadow is not None and not trainer.sanity_checking:
@@ -55,8 +62,9 @@ class EMA(L.Callback):
         module.load_state_dict(self.shadow, strict=False)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"decay": self.decay, "shadow": self.shadow}
+        return {"decay": self.decay, "updates": self.updates, "shadow": self.shadow}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.decay = state_dict["decay"]
+        self.updates = state_dict["updates"]
         self.shadow = state_dict["shadow"]
