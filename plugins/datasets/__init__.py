@@ -2,9 +2,11 @@
 
 from unclip_core import hookimpl
 
+from .emoji import EmojiSource
 from .shapes import ShapesSource
 
 
 @hookimpl
 def unclip_register_components(register):
     register(ShapesSource)
+    register(EmojiSource)
