@@ -2,9 +2,15 @@
 
 from unclip_core import hookimpl
 
+from .embeddings_source import EmbeddingsSource
+from .emoji import EmojiSource
 from .shapes import ShapesSource
+from .webdataset_source import WebDatasetSource
 
 
 @hookimpl
 def unclip_register_components(register):
     register(ShapesSource)
+    register(EmojiSource)
+    register(WebDatasetSource)
+    register(EmbeddingsSource)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import random
 from typing import ClassVar
 
-import torch
 from pydantic import Field
 from torch.utils.data import Dataset
 
 from unclip_core.interfaces import DataConfig, DataSource, Pair
 
+from .image_files import uint8_to_tensor
 from .shapes_attributes import Attributes, split_combinations
 from .shapes_captions import PHRASINGS, caption
 from .shapes_render import render
@@ -58,8 +58,7 @@ class ShapesDataset(Dataset):
 
     def __getitem__(self, index: int) -> Pair:
         attributes, jitter, phrasing = self.describe(index)
-        pixels = torch.from_numpy(render(attributes, self.image_size, jitter))
-        image = pixels.permute(2, 0, 1).float() / 127.5 - 1
+        image = uint8_to_tensor(render(attributes, self.image_size, jitter))
         return {"image": image, "caption": caption(attributes, phrasing)}
 
 

@@ -8,25 +8,25 @@ from unclip_core.errors import InputError
 
 from .shapes_attributes import COLORS, POSITIONS, SHAPES, SIZES, Attributes
 
-# Where a position is named as a place ("the top left corner", "the left side").
+# Where a position is named as a place, with its preposition ("in the top left corner").
 REGIONS: dict[str, str] = {
-    "top left": "the top left corner",
-    "top": "the top",
-    "top right": "the top right corner",
-    "left": "the left side",
-    "center": "the center",
-    "right": "the right side",
-    "bottom left": "the bottom left corner",
-    "bottom": "the bottom",
-    "bottom right": "the bottom right corner",
+    "top left": "in the top left corner",
+    "top": "at the top",
+    "top right": "in the top right corner",
+    "left": "on the left side",
+    "center": "in the center",
+    "right": "on the right side",
+    "bottom left": "in the bottom left corner",
+    "bottom": "at the bottom",
+    "bottom right": "in the bottom right corner",
 }
 PHRASINGS: tuple[str, ...] = (
     "a {size} {color} {shape} at the {position}",
     "{size} {color} {shape}, {position}",
-    "a {color} {shape}, {size}, in {region}",
+    "a {color} {shape}, {size}, {region}",
     "{position}: a {size} {color} {shape}",
-    "a {shape}, {color} and {size}, placed in {region}",
-    "there is a {size} {color} {shape} in {region}",
+    "a {shape}, {color} and {size}, placed {region}",
+    "there is a {size} {color} {shape} {region}",
 )
 # Synonyms a caption may use; each maps to the canonical attribute value.
 _VERTICAL = {"top": "top", "upper": "top", "bottom": "bottom", "lower": "bottom"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import lightning as L
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, IterableDataset
 
 from ..interfaces import DataSource
 
@@ -24,6 +24,9 @@ class PairDataModule(L.LightningDataModule):
 
     def _loader(self, dataset, shuffle: bool, generator: torch.Generator | None = None) -> DataLoader:
         workers = self.source.config.num_workers
+        if isinstance(dataset, IterableDataset):
+            # A stream has no length and orders itself (seeded shard order and shuffle buffer).
+            shuffle, generator = False, None
         return DataLoader(
             dataset,
             batch_size=self.batch_size,

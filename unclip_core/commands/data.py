@@ -1,0 +1,77 @@
+"""`unclip data export --data TYPE --out DIR [--config FILE] [--split ...] [key=value ...]`:
+a data source as webdataset tar shards (see unclip_core/shards.py)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+SPLITS = ("train", "val")
+
+
+def add_parser(sub) -> None:
+    parser = sub.add_parser("data", help="prepare training data")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    export = actions.add_parser("export", help="write a data source as webdataset tar shards")
+    export.add_argument("--data", help="dataset type, e.g. emoji or shapes (default: the config's data section)")
+    export.add_argument("--config", help="YAML graph whose data: section (and encoder, for --embeddings) to use")
+    export.add_argument("--out", required=True, help="output folder; shards go to OUT/train and OUT/val")
+    export.add_argument("--split", choices=(*SPLITS, "all"), default="all", help="which split to write")
+    export.add_argument("--shard-size", type=int, default=10000, help="samples per tar shard")
+    export.add_argument("--embeddings", action="store_true", help="also store the encoder's image and text embeddings")
+    export.add_argument("--device", help="device for --embeddings (default: cuda when available)")
+    export.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. data.image_size=32")
+    export.set_defaults(run=run_export)
+
+
+def data_graph(config: str | None, data_type: str | None, overrides: Sequence[str]):
+    """The graph to read data from: --config's, else a default encoder with `data: {type: TYPE}`."""
+    from ..errors import InputError
+    from ..graph import graph_from_dict, load_graph
+
+    if config is None and data_type is None:
+        raise InputError("say which data to export: --data TYPE (e.g. --data emoji) or --config FILE with a data: section")
+    retype = [f"data.type={data_type}"] if data_type else []
+    if config is not None:
+        graph = load_graph(config, [*retype, *overrides])
+    else:
+        graph = graph_from_dict({"encoder": {"type": "open_clip"}, "data": {"type": data_type}}, overrides)
+    if graph.data is None:
+        raise InputError(f"{config} has no data: section; add one or pass --data TYPE")
+    return graph
+
+
+def default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def run_export(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from ..embeddings import trained_encoder
+    from ..errors import InputError
+    from ..graph import build_node
+    from ..plugins import get_registry
+    from ..shards import write_shards
+
+    if args.shard_size < 1:
+        raise InputError(f"--shard-size must be at least 1, got {args.shard_size}")
+    graph = data_graph(args.config, args.data, args.overrides)
+    source = build_node(graph.data, get_registry())
+    embed = None
+    if args.embeddings:
+        encoder = trained_encoder(graph, args.device or default_device())
+
+        def embed(images, captions):
+            device = next(encoder.parameters()).device
+            return encoder.encode_image(images.to(device)), encoder.embed_texts(captions).embedding
+
+    splits = SPLITS if args.split == "all" else (args.split,)
+    for split in splits:
+        dataset = source.train_set() if split == "train" else source.val_set()
+        folder = write_shards(
+            dataset, Path(args.out) / split, split, args.shard_size, graph.data.config.batch_size, embed
+        )
+        print(f"wrote {len(dataset)} {split} samples of '{graph.data.type}' to {folder}")
