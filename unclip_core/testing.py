@@ -20,6 +20,7 @@ import torch
 
 from .diffusion import NoiseSchedule
 from .graph import build_node, validate_node
+from .interfaces import EncoderSpec, TextEncoding
 from .plugins import get_registry
 
 
@@ -96,3 +97,29 @@ class SamplerContract:
             return sampler.sample(denoise, torch.randn(16, 4, generator=generator), schedule, generator=generator)
 
         assert torch.equal(draw(), draw())
+
+
+# ---- priors -------------------------------------------------------------------------------
+def synthetic_prior_task(spec: EncoderSpec, n: int, *, seed: int, task_seed: int = 1234, noise: float = 0.2) -> tuple[torch.Tensor, TextEncoding]:
+    """n caption encodings and image embeddings with a known relation, no CLIP needed.
+
+    z_t is unit-norm with most of its variance in a rank-D/4 subspace (as real CLIP embeddings
+    have a decaying spectrum); z_i = normalize(A z_t + noise) for a fixed random A that mixes
+    z_t with a rotation, so z_t alone (the caption-only baseline) is a poor guess for z_i.
+    Per-token encodings are a fixed projection of z_t, with random caption lengths. `task_seed`
+    fixes the relation (A, the projections); `seed` draws the pairs.
+    """
+    dim, width, length = spec.embed_dim, spec.text_width, spec.context_length
+    task = torch.Generator().manual_seed(task_seed)
+    rank = max(dim // 4, 1)
+    basis = torch.linalg.qr(torch.randn(dim, dim, generator=task))[0]
+    mixing = 0.35 * torch.eye(dim) + torch.linalg.qr(torch.randn(dim, dim, generator=task))[0]
+    to_tokens = torch.randn(dim, length * width, generator=task) / dim**0.5
+    g = torch.Generator().manual_seed(seed)
+    latent = torch.randn(n, rank, generator=g) @ basis[:rank] + 0.1 * torch.randn(n, dim, generator=g)
+    z_t = torch.nn.functional.normalize(latent, dim=-1)
+    z_i = torch.nn.functional.normalize(z_t @ mixing.T + noise / dim**0.5 * torch.randn(n, dim, generator=g), dim=-1)
+    tokens = torch.tanh(dim**0.5 * z_t @ to_tokens).view(n, length, width)
+    lengths = torch.randint(1, length + 1, (n,), generator=g)
+    mask = torch.arange(length)[None, :] < lengths[:, None]
+    return z_i, TextEncoding(z_t, tokens * mask[..., None], mask)
