@@ -13,7 +13,7 @@ from unclip_core.errors import ConfigError
 from unclip_core.interfaces import ComponentConfig, EncoderSpec, Prior, TextEncoding
 
 from . import quantization as q
-from .conditioning import CaptionPrefix, conditioning
+from .conditioning import CaptionPrefix
 from .token_sampling import guide_logits, sample_tokens
 from .transformer import CausalTransformer
 
@@ -90,8 +90,7 @@ class ARPrior(Prior):
     # ---- the network ----------------------------------------------------------------------
     def _start(self, text: TextEncoding, drop: Tensor, dot_code: Tensor) -> tuple[Tensor, Tensor]:
         """Prefix tokens (with positions) and key validity: caption, z_t, dot product."""
-        cond = conditioning(text, drop)
-        prefix, valid = self.prefix(cond["tokens"], cond["mask"], cond["text_embedding"], drop)
+        prefix, valid = self.prefix(text.tokens, text.mask, text.embedding, drop)
         dot = self.dot(torch.where(drop, self.config.dot_buckets, dot_code))
         tokens = torch.cat([prefix, dot[:, None]], 1)
         return tokens + self.positions[: tokens.shape[1]], torch.cat([valid, torch.ones_like(valid[:, :1])], 1)
