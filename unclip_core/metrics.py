@@ -25,3 +25,24 @@ def retrieval_accuracy(image_embeddings: Tensor, text_embeddings: Tensor, captio
 
 def chance_retrieval(captions: Sequence[str], k: int = 1) -> float:
     return min(k, len(set(captions))) / len(set(captions))
+
+
+def prior_similarities(predicted: Tensor, image_embeddings: Tensor, text_embeddings: Tensor) -> dict[str, float]:
+    """Mean cosines that show whether a prior learned anything beyond copying the caption.
+
+    cos_true: predicted z_i vs true z_i. cos_text: vs the caption's z_t. cos_unrelated: vs
+    another caption of the batch (rolled by one). baseline_true: the true pair's cos(z_i, z_t),
+    which is what the caption-only prior (z_i := z_t) scores as cos_true.
+    """
+
+    def cos(a: Tensor, b: Tensor) -> float:
+        return torch.nn.functional.cosine_similarity(a.float(), b.float(), dim=-1).mean().item()
+
+    out = {
+        "cos_true": cos(predicted, image_embeddings),
+        "cos_text": cos(predicted, text_embeddings),
+        "baseline_true": cos(image_embeddings, text_embeddings),
+    }
+    if len(predicted) > 1:
+        out["cos_unrelated"] = cos(predicted, text_embeddings.roll(1, 0))
+    return out

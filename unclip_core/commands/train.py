@@ -11,6 +11,7 @@ from .config import add_graph_arguments
 # stage -> (module, function). Imported only when that stage runs: Lightning is slow to import.
 STAGES = {
     "clip": ("unclip_core.training.clip", "train_clip"),
+    "prior": ("unclip_core.training.prior", "train_prior"),
 }
 
 

@@ -35,5 +35,8 @@ class Prior(Component, nn.Module, ABC):
     ) -> Tensor:
         """(B, embed_dim) normalized image embeddings for the captions."""
 
-    def fit_statistics(self, image_embeddings: Tensor) -> None:
-        """Called once with training image embeddings before training (normalization, PCA)."""
+    def fit_statistics(self, image_embeddings: Tensor, text_embeddings: Tensor) -> None:
+        """Called once before training with (N, embed_dim) training z_i and their captions' z_t.
+
+        For statistics kept as buffers (normalization, PCA, bins), so they save with the weights.
+        """

@@ -43,7 +43,12 @@ def export_stage(graph: Graph, pipeline: Pipeline, stem: str) -> Path:
     """
     folder = pipeline_dir(graph)
     modules = pipeline.modules()
-    ready = {s for s, m in modules.items() if s == stem or not m.state_dict() or (folder / f"{s}.safetensors").is_file()}
+    # The encoder is always saved: later stages were trained on its embeddings, whether this run
+    # trained it or took it as given, and a folder without it would not load.
+    ready = {
+        s for s, m in modules.items()
+        if s in (stem, "encoder") or not m.state_dict() or (folder / f"{s}.safetensors").is_file()
+    }
     upsamplers = []
     for i, node in enumerate(graph.upsamplers):  # a stage is usable only after all before it
         if f"upsampler_{i}" not in ready:

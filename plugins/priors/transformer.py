@@ -1,0 +1,71 @@
+"""A small decoder-only (causal) transformer with SDPA attention and an optional key/value cache."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+# Per layer: (keys, values), each (B, heads, S, head_width), for incremental decoding.
+Cache = list[tuple[Tensor, Tensor]]
+
+
+def causal_mask(key_valid: Tensor, queries: int) -> Tensor:
+    """(B, 1, Q, S) boolean attn_mask for the last `queries` of S positions: True = may attend.
+
+    A query sees earlier-or-equal positions whose key is valid (not padding). It always sees
+    itself, so a padding query never has an empty row (which would make softmax NaN).
+    """
+    keys = key_valid.shape[1]
+    key_pos = torch.arange(keys, device=key_valid.device)
+    query_pos = torch.arange(keys - queries, keys, device=key_valid.device)
+    causal = key_pos[None, :] <= query_pos[:, None]
+    itself = key_pos[None, :] == query_pos[:, None]
+    allowed = (causal[None] & key_valid[:, None, :]) | itself[None]
+    return allowed[:, None]
+
+
+class Block(nn.Module):
+    """Pre-norm attention + MLP."""
+
+    def __init__(self, width: int, heads: int, mlp_ratio: int = 4) -> None:
+        super().__init__()
+        self.heads = heads
+        self.norm1 = nn.LayerNorm(width)
+        self.qkv = nn.Linear(width, 3 * width)
+        self.proj = nn.Linear(width, width)
+        self.norm2 = nn.LayerNorm(width)
+        self.mlp = nn.Sequential(nn.Linear(width, mlp_ratio * width), nn.GELU(), nn.Linear(mlp_ratio * width, width))
+
+    def forward(self, x: Tensor, mask: Tensor, past: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        batch, length, width = x.shape
+        q, k, v = self.qkv(self.norm1(x)).view(batch, length, 3, self.heads, width // self.heads).permute(2, 0, 3, 1, 4)
+        if past is not None:
+            k, v = torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)
+        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        x = x + self.proj(attended.transpose(1, 2).reshape(batch, length, width))
+        x = x + self.mlp(self.norm2(x))
+        return x, (k, v)
+
+
+class CausalTransformer(nn.Module):
+    """Stack of blocks ending in a LayerNorm; attention is causal and skips invalid keys."""
+
+    def __init__(self, width: int, depth: int, heads: int) -> None:
+        super().__init__()
+        if width % heads:
+            raise ValueError(f"width {width} is not divisible by heads {heads}; pick heads that divide width")
+        self.blocks = nn.ModuleList(Block(width, heads) for _ in range(depth))
+        self.norm = nn.LayerNorm(width)
+
+    def forward(self, x: Tensor, key_valid: Tensor, past: Cache | None = None) -> tuple[Tensor, Cache]:
+        """x: (B, Q, W) new tokens; key_valid: (B, S) for all S = cached + Q positions.
+
+        Returns the normalized outputs for the Q new tokens and the cache extended by them.
+        """
+        mask = causal_mask(key_valid, x.shape[1])
+        present: Cache = []
+        for i, block in enumerate(self.blocks):
+            x, kv = block(x, mask, None if past is None else past[i])
+            present.append(kv)
+        return self.norm(x), present

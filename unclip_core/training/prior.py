@@ -1,0 +1,122 @@
+"""Training the prior: z_i from the caption, on embeddings of a frozen encoder or precomputed ones."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor
+
+from ..errors import ConfigError
+from ..graph import Graph
+from ..interfaces import Encoder, Prior, TextEncoding
+from ..metrics import prior_similarities
+from .config import StageConfig
+from .optim import adamw_with_warmup
+from .stages import data_module, export_stage, load_run_pipeline
+from .trainer import make_trainer, resume_path
+
+# How many training pairs fit_statistics sees: enough for stable PCA and quantile bins.
+STATISTICS_ITEMS = 8192
+
+
+class PriorModule(L.LightningModule):
+    """Trains `component` (a Prior). Batches hold images and captions, embedded on the fly by the
+    frozen `encoder`, or precomputed embeddings (keys image_embedding, text_embedding,
+    text_tokens, text_mask), which need no encoder.
+    """
+
+    def __init__(self, prior: Prior, settings: StageConfig, encoder: Encoder | None = None, seed: int = 0) -> None:
+        super().__init__()
+        self.component = prior
+        self.settings = settings
+        self.encoder = encoder
+        self.seed = seed
+        if encoder is not None:
+            encoder.requires_grad_(False)
+        self._sums: dict[str, float] = {}
+        self._counts: dict[str, int] = {}
+
+    def train(self, mode: bool = True) -> PriorModule:
+        super().train(mode)
+        if self.encoder is not None:  # frozen: always in inference mode
+            self.encoder.eval()
+        return self
+
+    @torch.no_grad()
+    def embed(self, batch: dict[str, Any]) -> tuple[Tensor, TextEncoding]:
+        """(z_i, encoded caption) for a batch, from precomputed embeddings or the encoder."""
+        if "image_embedding" in batch:
+            text = TextEncoding(batch["text_embedding"].float(), batch["text_tokens"].float(), batch["text_mask"].bool())
+            return batch["image_embedding"].float(), text
+        if self.encoder is None:
+            raise ConfigError(
+                "this batch has images, not precomputed embeddings, and the prior module has no encoder to embed them; "
+                "pass encoder= or use a data source of type `embeddings`"
+            )
+        device = next(self.encoder.parameters()).device
+        text = self.encoder.encode_text(self.encoder.tokenize(list(batch["caption"])).to(device))
+        return self.encoder.encode_image(batch["image"].to(device)).float(), text
+
+    def fit_statistics(self, batches: Iterable[dict[str, Any]], items: int = STATISTICS_ITEMS) -> int:
+        """Fit the prior's statistics on up to `items` training pairs; returns how many it used."""
+        images, texts, seen = [], [], 0
+        for batch in batches:
+            z_i, text = self.embed(batch)
+            images.append(z_i)
+            texts.append(text.embedding.float())
+            seen += len(z_i)
+            if seen >= items:
+                break
+        if not images:
+            raise ConfigError("the training set is empty: the prior's statistics cannot be fitted")
+        self.component.fit_statistics(torch.cat(images)[:items], torch.cat(texts)[:items])
+        return min(seen, items)
+
+    def training_step(self, batch, batch_idx: int) -> Tensor:
+        z_i, text = self.embed(batch)
+        loss = self.component.loss(z_i, text)
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(z_i))
+        return loss
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        z_i, text = self.embed(batch)
+        # A fixed seed per batch: validation curves then show the model changing, not the noise.
+        generator = torch.Generator(z_i.device).manual_seed(self.seed + batch_idx)
+        predicted = self.component.sample(text, generator=generator)
+        for key, value in prior_similarities(predicted, z_i, text.embedding).items():
+            self._sums[key] = self._sums.get(key, 0.0) + value * len(z_i)
+            self._counts[key] = self._counts.get(key, 0) + len(z_i)
+
+    def on_validation_epoch_end(self) -> None:
+        for key, total in self._sums.items():
+            self.log(f"val/{key}", total / self._counts[key])
+        self._sums, self._counts = {}, {}
+
+    def configure_optimizers(self):
+        return adamw_with_warmup(self.component, self.settings)
+
+
+def train_prior(graph: Graph) -> Path:
+    """Train the graph's prior (fitting its statistics first); returns the run's pipeline folder."""
+    L.seed_everything(graph.seed, workers=True, verbose=False)
+    pipeline = load_run_pipeline(graph)
+    prior = pipeline.components.prior
+    if prior is None:
+        raise ConfigError(
+            "training the prior needs a `prior:` section, e.g. "
+            "prior: {type: diffusion_prior, sampler: {type: ddim, steps: 64}}"
+        )
+    if not prior.trainable:  # e.g. text_as_image: nothing to learn, only to record in the pipeline
+        return export_stage(graph, pipeline, "prior")
+    data = data_module(graph, "prior")
+    module = PriorModule(prior, graph.train.prior, encoder=pipeline.components.encoder, seed=graph.seed)
+    module.fit_statistics(data.train_dataloader())
+    trainer, ema = make_trainer(graph, "prior")
+    trainer.fit(module, datamodule=data, ckpt_path=resume_path(graph, "prior"))
+    if ema is not None:
+        ema.apply(prior)
+    return export_stage(graph, pipeline, "prior")
