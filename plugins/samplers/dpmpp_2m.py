@@ -49,7 +49,7 @@ def sample_dpmpp_2m(
 
 
 class DPMPP2MConfig(SamplerConfig):
-    steps: int = Field(25, ge=1)
+    steps: int = Field(25, ge=1, description="Denoiser evaluations; 15-25 is usually enough.")
 
 
 class DPMPP2MSampler(Sampler):
