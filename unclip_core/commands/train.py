@@ -11,6 +11,8 @@ from .config import add_graph_arguments
 # stage -> (module, function). Imported only when that stage runs: Lightning is slow to import.
 STAGES = {
     "clip": ("unclip_core.training.clip", "train_clip"),
+    "decoder": ("unclip_core.training.decoder", "train_decoder"),
+    "upsampler": ("unclip_core.training.upsampler", "train_upsampler"),
 }
 
 
