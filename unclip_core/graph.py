@@ -37,7 +37,9 @@ SECTIONS: dict[str, str | None] = {
     "run_dir": None,
 }
 # Config fields that must agree with what the encoder produces, when a component sets them.
-SPEC_FIELDS = tuple(EncoderSpec.__dataclass_fields__)
+# `image_size` is left out: a decoder's image_size is the size it generates, not the size the
+# encoder's image tower takes (the paper decodes 64px images from a 224px CLIP).
+SPEC_FIELDS = tuple(name for name in EncoderSpec.__dataclass_fields__ if name != "image_size")
 
 
 @dataclass(frozen=True)

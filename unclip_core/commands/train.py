@@ -12,6 +12,8 @@ from .config import add_graph_arguments
 STAGES = {
     "clip": ("unclip_core.training.clip", "train_clip"),
     "prior": ("unclip_core.training.prior", "train_prior"),
+    "decoder": ("unclip_core.training.decoder", "train_decoder"),
+    "upsampler": ("unclip_core.training.upsampler", "train_upsampler"),
 }
 
 

@@ -21,11 +21,14 @@ def stage_dir(graph: Graph, stage: str) -> Path:
     return Path(graph.run_dir) / stage
 
 
-def make_trainer(graph: Graph, stage: str, callbacks: list[L.Callback] = ()) -> tuple[L.Trainer, EMA | None]:
-    """Checkpoints every N steps into run_dir/<stage>/checkpoints (with `last.ckpt` for resume)."""
+def make_trainer(
+    graph: Graph, stage: str, callbacks: list[L.Callback] = (), directory: str | None = None
+) -> tuple[L.Trainer, EMA | None]:
+    """Checkpoints every N steps into run_dir/<directory or stage>/checkpoints (with `last.ckpt`
+    for resume). `directory` separates stages that share settings, e.g. upsampler_0, upsampler_1."""
     settings: StageConfig = getattr(graph.train, stage)
     kwargs: dict[str, Any] = dict(graph.trainer)
-    root = stage_dir(graph, stage)
+    root = stage_dir(graph, directory or stage)
     if settings.max_steps is not None:
         kwargs["max_steps"] = settings.max_steps
     kwargs.setdefault("max_steps", 1000)

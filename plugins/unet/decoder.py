@@ -1,0 +1,141 @@
+"""The unCLIP decoder: a GLIDE-style UNet generating images from z_i and the caption.
+
+z_i enters twice (paper, section 2.1): projected and added to the timestep embedding, and
+projected into `context_tokens` extra tokens appended to the caption's per-token encodings,
+which every attention layer attends to alongside its own pixels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
+
+import torch
+from pydantic import Field
+from torch import Generator, Tensor, nn
+
+from unclip_core.diffusion import guided_denoiser, x0_from_prediction
+from unclip_core.interfaces import Decoder, Denoiser, EncoderSpec, Sampler, TextEncoding
+
+from .blocks import TimestepMLP
+from .diffusion import UNetConfig, check_inpainting, diffusion_loss, inverting_sampler, make_schedule, start_noise
+from .unet import UNet
+
+
+class UNetDecoderConfig(UNetConfig):
+    image_size: int = Field(64, ge=8, description="Side of the generated images.")
+    context_tokens: int = Field(4, ge=0, description="Tokens z_i is projected into for attention.")
+    guidance_scale: float = Field(3.0, ge=0, description="Classifier-free guidance at sampling; 1 = none.")
+    image_dropout: float = Field(0.1, ge=0, le=1, description="Training probability of dropping z_i.")
+    text_dropout: float = Field(0.5, ge=0, le=1, description="Training probability of dropping the caption.")
+
+
+class UNetDecoder(Decoder):
+    """GLIDE-style UNet decoder conditioned on z_i and caption tokens, with classifier-free guidance."""
+
+    name: ClassVar[str] = "unet_decoder"
+    Config: ClassVar[type[UNetDecoderConfig]] = UNetDecoderConfig
+    nested: ClassVar[dict[str, str]] = {"sampler": "sampler"}
+
+    def __init__(self, config: UNetDecoderConfig, *, spec: EncoderSpec, sampler: Sampler) -> None:
+        super().__init__()
+        self.config = config
+        self.sampler = sampler
+        self.schedule = make_schedule(config)
+        emb_dim, width = 4 * config.channels, config.channels * max(config.channel_mults)
+        self.time_embed = TimestepMLP(config.channels, emb_dim)
+        self.image_to_emb = nn.Linear(spec.embed_dim, emb_dim)
+        self.image_to_tokens = nn.Linear(spec.embed_dim, config.context_tokens * width)
+        self.text_to_tokens = nn.Linear(spec.text_width, width)
+        self.context_norm = nn.LayerNorm(width)
+        # Learned stand-ins for dropped conditioning: a null z_i, and one token that replaces
+        # the whole caption (its slot is masked out whenever the caption is present).
+        self.null_image = nn.Parameter(torch.randn(spec.embed_dim) / spec.embed_dim**0.5)
+        self.null_text = nn.Parameter(torch.randn(1, 1, width) * 0.02)
+        self.unet = UNet(
+            image_size=config.image_size, in_channels=3, out_channels=3, channels=config.channels,
+            channel_mults=config.channel_mults, num_res_blocks=config.num_res_blocks,
+            attention_resolutions=config.attention_resolutions, dropout=config.dropout, emb_dim=emb_dim,
+            head_channels=config.head_channels, context_dim=width,
+        )
+
+    @property
+    def image_size(self) -> int:
+        return self.config.image_size
+
+    # ---- conditioning -------------------------------------------------------------------
+    def conditioning(
+        self, image_embedding: Tensor, text: TextEncoding, drop_image: Tensor | bool = False, drop_text: Tensor | bool = False
+    ) -> dict[str, Tensor]:
+        """The batched conditioning dict the network takes; drop flags select the null embeddings."""
+        batch, device = image_embedding.shape[0], image_embedding.device
+        return {
+            "image": image_embedding,
+            "tokens": text.tokens,
+            "mask": text.mask.bool(),
+            "drop_image": torch.as_tensor(drop_image, device=device).expand(batch),
+            "drop_text": torch.as_tensor(drop_text, device=device).expand(batch),
+        }
+
+    def network(self, x: Tensor, t: Tensor, cond: Mapping[str, Tensor]) -> Tensor:
+        """The raw UNet output (eps or v) for x_t at timesteps t."""
+        batch = x.shape[0]
+        image = torch.where(cond["drop_image"][:, None], self.null_image.to(cond["image"].dtype), cond["image"])
+        emb = self.time_embed(t) + self.image_to_emb(image)
+        image_tokens = self.image_to_tokens(image).reshape(batch, self.config.context_tokens, -1)
+        text_tokens = self.text_to_tokens(cond["tokens"])
+        null = self.null_text.expand(batch, 1, -1).to(text_tokens.dtype)
+        context = self.context_norm(torch.cat([image_tokens, null, text_tokens], dim=1))
+        drop_text = cond["drop_text"][:, None]
+        mask = torch.cat([
+            torch.ones(batch, self.config.context_tokens, dtype=torch.bool, device=x.device),
+            drop_text,
+            cond["mask"] & ~drop_text,
+        ], dim=1)
+        return self.unet(x, emb, context, mask)
+
+    def predict_x0(self, x: Tensor, t: Tensor, cond: Mapping[str, Tensor]) -> Tensor:
+        out = self.network(x, t, cond).to(x.dtype)
+        return x0_from_prediction(self.config.prediction, out, x, self.schedule.alpha(t, x), self.schedule.sigma(t, x))
+
+    def denoiser(self, image_embedding: Tensor, text: TextEncoding, guidance_scale: float | None = None) -> Denoiser:
+        """x_t, t -> guided x0, clipped to [-1, 1]; guidance batches both passes in one forward."""
+        scale = self.config.guidance_scale if guidance_scale is None else guidance_scale
+        cond = self.conditioning(image_embedding, text)
+        uncond = self.conditioning(image_embedding, text, drop_image=True, drop_text=True)
+        guided = guided_denoiser(self.predict_x0, cond, uncond, scale)
+        return lambda x, t: guided(x, t).clamp(-1, 1)
+
+    # ---- the Decoder interface ----------------------------------------------------------
+    def loss(self, images: Tensor, image_embedding: Tensor, text: TextEncoding) -> Tensor:
+        batch, device = images.shape[0], images.device
+        cond = self.conditioning(
+            image_embedding, text,
+            drop_image=torch.rand(batch, device=device) < self.config.image_dropout,
+            drop_text=torch.rand(batch, device=device) < self.config.text_dropout,
+        )
+        return diffusion_loss(lambda x, t: self.network(x, t, cond), images, self.schedule, self.config.prediction)
+
+    @torch.no_grad()
+    def sample(
+        self,
+        image_embedding: Tensor,
+        text: TextEncoding,
+        *,
+        generator: Generator | None = None,
+        guidance_scale: float | None = None,
+        noise: Tensor | None = None,
+        mask: Tensor | None = None,
+        known: Tensor | None = None,
+    ) -> Tensor:
+        shape = (image_embedding.shape[0], 3, self.image_size, self.image_size)
+        check_inpainting(shape, mask, known)
+        x = start_noise(shape, self.null_image, noise, generator)
+        denoise = self.denoiser(image_embedding, text, guidance_scale)
+        return self.sampler.sample(denoise, x, self.schedule, generator=generator, mask=mask, known=known)
+
+    @torch.no_grad()
+    def invert(self, images: Tensor, image_embedding: Tensor, text: TextEncoding, *, guidance_scale: float = 1.0) -> Tensor:
+        """DDIM inversion; sample the result back with the same guidance_scale (default: none)."""
+        denoise = self.denoiser(image_embedding, text, guidance_scale)
+        return inverting_sampler(self.sampler).invert(denoise, images.to(self.null_image.dtype), self.schedule)

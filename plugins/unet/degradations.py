@@ -1,0 +1,108 @@
+"""Corruptions of an upsampler's conditioning image, so it learns to fix the stage before it.
+
+The paper blurs the conditioning image for the first upsampler and applies a BSR-style
+degradation (Zhang et al. 2021) for the second. Every function takes a batch in [-1, 1] and
+draws per-sample parameters from `generator`, so a seeded call is reproducible.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from pydantic import BaseModel, ConfigDict, Field
+from torch import Generator, Tensor
+from torchvision.io import decode_jpeg, encode_jpeg
+
+Degradation = Literal["none", "gaussian_blur", "bsr"]
+
+
+class BSRConfig(BaseModel):
+    """Ranges of the BSR-style pipeline; every step runs once, in a random order per batch."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    blur_sigma: tuple[float, float] = (0.1, 1.5)
+    resize_scale: tuple[float, float] = Field((0.5, 1.0), description="Downscale factor before resizing back.")
+    noise_std: tuple[float, float] = Field((0.0, 0.1), description="Gaussian noise std on the [-1, 1] scale.")
+    jpeg_quality: tuple[int, int] = (30, 95)
+
+
+def uniform(low: float, high: float, batch: int, like: Tensor, generator: Generator | None) -> Tensor:
+    return low + (high - low) * torch.rand(batch, generator=generator, device=like.device, dtype=torch.float32)
+
+
+def gaussian_blur(x: Tensor, sigma: Tensor) -> Tensor:
+    """Blur each image with its own sigma (B,) in pixels, as one separable grouped convolution."""
+    b, c, h, w = x.shape
+    radius = max(1, min(math.ceil(3 * float(sigma.max())), min(h, w) - 1))
+    offsets = torch.arange(-radius, radius + 1, device=x.device, dtype=torch.float32)
+    kernel = torch.exp(-(offsets[None] ** 2) / (2 * sigma.clamp(min=1e-3)[:, None] ** 2))
+    kernel = (kernel / kernel.sum(-1, keepdim=True)).to(x.dtype).repeat_interleave(c, 0)  # (B*C, k)
+    flat = F.pad(x.reshape(1, b * c, h, w), (radius,) * 4, mode="reflect")
+    flat = F.conv2d(flat, kernel[:, None, None, :], groups=b * c)
+    flat = F.conv2d(flat, kernel[:, None, :, None], groups=b * c)
+    return flat.reshape(b, c, h, w)
+
+
+def random_blur(x: Tensor, sigma_range: tuple[float, float], generator: Generator | None = None) -> Tensor:
+    return gaussian_blur(x, uniform(*sigma_range, x.shape[0], x, generator))
+
+
+def random_resize(x: Tensor, scale_range: tuple[float, float], generator: Generator | None = None) -> Tensor:
+    """Down to a random fraction of the size and back: loses detail the way a weak decoder does.
+    One scale per batch, since a batch tensor cannot hold images of different sizes."""
+    size = x.shape[-1]
+    scale = float(uniform(*scale_range, 1, x, generator))
+    small = max(2, round(size * scale))
+    if small == size:
+        return x
+    down = F.interpolate(x, size=(small, small), mode="bilinear", antialias=True, align_corners=False)
+    return F.interpolate(down, size=x.shape[-2:], mode="bicubic", align_corners=False)
+
+
+def random_noise(x: Tensor, std_range: tuple[float, float], generator: Generator | None = None) -> Tensor:
+    std = uniform(*std_range, x.shape[0], x, generator).to(x.dtype)[:, None, None, None]
+    return x + std * torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+
+
+def random_jpeg(x: Tensor, quality_range: tuple[int, int], generator: Generator | None = None) -> Tensor:
+    """JPEG-compress each image at its own quality (torchvision's codec, on the CPU)."""
+    low, high = quality_range
+    qualities = torch.randint(low, high + 1, (x.shape[0],), generator=generator, device=x.device).tolist()
+    pixels = ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
+    decoded = [decode_jpeg(encode_jpeg(image, quality=q)) for image, q in zip(pixels, qualities)]
+    return (torch.stack(decoded).to(x.device, x.dtype) / 127.5) - 1
+
+
+def bsr(x: Tensor, config: BSRConfig, generator: Generator | None = None) -> Tensor:
+    """Blur, resize, noise and JPEG in a random order, each with random strength."""
+    steps = [
+        lambda y: random_blur(y, config.blur_sigma, generator),
+        lambda y: random_resize(y, config.resize_scale, generator),
+        lambda y: random_noise(y, config.noise_std, generator),
+        lambda y: random_jpeg(y, config.jpeg_quality, generator),
+    ]
+    order = torch.randperm(len(steps), generator=generator, device=x.device).tolist()
+    for index in order:
+        x = steps[index](x)
+    return x.clamp(-1, 1)
+
+
+def degrade(
+    x: Tensor,
+    kind: Degradation,
+    *,
+    blur_sigma: tuple[float, float],
+    bsr_config: BSRConfig,
+    generator: Generator | None = None,
+) -> Tensor:
+    if kind == "none":
+        return x
+    if kind == "gaussian_blur":
+        return random_blur(x, blur_sigma, generator)
+    if kind == "bsr":
+        return bsr(x, bsr_config, generator)
+    raise ValueError(f"unknown degradation '{kind}'; use none, gaussian_blur or bsr")

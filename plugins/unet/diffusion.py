@@ -1,0 +1,94 @@
+"""What the UNet decoder and upsamplers share: settings, the training loss, sampling and inversion."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from pydantic import Field
+from torch import Generator, Tensor
+
+from unclip_core.diffusion import NoiseSchedule, ScheduleKind, randn_like, training_target, x0_from_prediction
+from unclip_core.errors import ConfigError, InputError
+from unclip_core.interfaces import ComponentConfig, Denoiser, Sampler
+
+# net(x_t, t) -> raw network output (eps or v).
+Network = Callable[[Tensor, Tensor], Tensor]
+
+
+class UNetConfig(ComponentConfig):
+    """UNet and diffusion settings common to the decoder and the upsamplers."""
+
+    channels: int = Field(128, ge=8, description="Width of the first level.")
+    channel_mults: list[int] = Field([1, 2, 3, 4], min_length=1, description="Width multiplier per resolution level.")
+    num_res_blocks: int = Field(2, ge=1)
+    attention_resolutions: list[int] = Field([16, 8], description="Feature-map sides with attention blocks.")
+    head_channels: int = Field(32, ge=1, description="Channels per attention head.")
+    dropout: float = Field(0.1, ge=0, lt=1)
+    timesteps: int = Field(1000, ge=2)
+    schedule: ScheduleKind = "cosine"
+    # Fixed variances only: learned variances (GLIDE's hybrid loss) are a known source of NaNs.
+    prediction: Literal["eps", "v"] = "eps"
+
+
+def make_schedule(config: UNetConfig) -> NoiseSchedule:
+    return NoiseSchedule.make(config.schedule, config.timesteps)
+
+
+def diffusion_loss(net: Network, x0: Tensor, schedule: NoiseSchedule, prediction: str) -> Tensor:
+    """MSE between the network output and its target at uniformly drawn timesteps."""
+    t = schedule.sample_timesteps(x0.shape[0], x0.device)
+    noise = torch.randn_like(x0)
+    alpha, sigma = schedule.alpha(t, x0), schedule.sigma(t, x0)
+    out = net(alpha * x0 + sigma * noise, t)
+    return F.mse_loss(out.float(), training_target(prediction, x0, noise, alpha, sigma).float())
+
+
+def clipped_x0(net: Network, schedule: NoiseSchedule, prediction: str) -> Denoiser:
+    """The network as a denoiser: x0 from its output, clipped to the data range [-1, 1]."""
+
+    def denoise(x: Tensor, t: Tensor) -> Tensor:
+        out = net(x, t).to(x.dtype)
+        return x0_from_prediction(prediction, out, x, schedule.alpha(t, x), schedule.sigma(t, x)).clamp(-1, 1)
+
+    return denoise
+
+
+def start_noise(shape: tuple[int, ...], like: Tensor, noise: Tensor | None, generator: Generator | None) -> Tensor:
+    """x_T: the given `noise` (checked) or a fresh draw from `generator`."""
+    if noise is None:
+        return torch.randn(shape, generator=generator, device=like.device, dtype=like.dtype)
+    if tuple(noise.shape) != tuple(shape):
+        raise InputError(f"noise has shape {tuple(noise.shape)} but this model samples {tuple(shape)}")
+    return noise.to(like.device, like.dtype)
+
+
+def check_inpainting(shape: tuple[int, ...], mask: Tensor | None, known: Tensor | None) -> None:
+    if (mask is None) != (known is None):
+        raise InputError("inpainting needs both `mask` (1 = generate, 0 = keep) and `known` (the image to keep)")
+    for name, value in (("mask", mask), ("known", known)):
+        if value is not None and value.shape[-2:] != shape[-2:]:
+            raise InputError(f"{name} is {tuple(value.shape[-2:])} pixels but this model samples {tuple(shape[-2:])}")
+
+
+def inverting_sampler(sampler: Sampler) -> Sampler:
+    """The sampler itself when it can invert, else deterministic DDIM with the same number of steps."""
+    if sampler.supports_inversion:
+        return sampler
+    from unclip_core.plugins import get_registry
+
+    registry = get_registry()
+    if "ddim" not in registry.names("sampler"):
+        raise ConfigError(
+            f"sampler '{sampler.name}' cannot invert and no 'ddim' sampler is registered; "
+            "set the sampler to {type: ddim, eta: 0} or load the built-in samplers plugin"
+        )
+    cls = registry.get("sampler", "ddim")
+    return cls(cls.Config(steps=sampler.steps, eta=0.0))
+
+
+def noised(x: Tensor, level: Tensor, schedule: NoiseSchedule, generator: Generator | None) -> Tensor:
+    """x diffused to integer timesteps `level` (B,): conditioning-noise augmentation."""
+    return schedule.add_noise(x, level, randn_like(x, generator))

@@ -1,0 +1,146 @@
+"""A cascade stage: a UNet that generates a to_size image given a from_size one.
+
+The low-resolution image is upsampled (bicubic) to to_size and concatenated to x_t as three
+extra input channels. No caption conditioning and, by default, no attention (paper, 2.1).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+from pydantic import Field, model_validator
+from torch import Generator, Tensor
+
+from unclip_core.errors import InputError
+from unclip_core.interfaces import Denoiser, Sampler, Upsampler
+
+from .blocks import TimestepMLP
+from .degradations import BSRConfig, Degradation, degrade
+from .diffusion import UNetConfig, check_inpainting, clipped_x0, diffusion_loss, inverting_sampler, make_schedule, noised, start_noise
+from .unet import UNet
+
+
+class UNetUpsamplerConfig(UNetConfig):
+    from_size: int = Field(64, ge=4)
+    to_size: int = Field(256, ge=8)
+    channel_mults: list[int] = Field([1, 2, 4], min_length=1)
+    num_res_blocks: int = Field(2, ge=1)
+    attention_resolutions: list[int] = Field([], description="None by default: upsamplers see local detail only.")
+    dropout: float = Field(0.0, ge=0, lt=1)
+    degradation: Degradation = Field("gaussian_blur", description="Training corruption of the conditioning image.")
+    blur_sigma: tuple[float, float] = Field((0.4, 0.6), description="gaussian_blur sigma range, in low-res pixels.")
+    bsr: BSRConfig = BSRConfig()
+    noise_level_max: float = Field(
+        0.0, ge=0, lt=1, description="Noise augmentation: train on conditioning noised to up to this fraction of the schedule; 0 is off."
+    )
+    sample_noise_level: float = Field(0.0, ge=0, lt=1, description="Fixed augmentation level used at sampling.")
+
+    @model_validator(mode="after")
+    def _check(self) -> UNetUpsamplerConfig:
+        if self.to_size <= self.from_size:
+            raise ValueError(f"to_size ({self.to_size}) must be larger than from_size ({self.from_size})")
+        if self.sample_noise_level > 0 and self.noise_level_max == 0:
+            raise ValueError("sample_noise_level needs noise augmentation in training: set noise_level_max > 0")
+        return self
+
+
+class UNetUpsampler(Upsampler):
+    """Diffusion upsampler conditioned on the bicubic-upsampled low-res image, with training degradations."""
+
+    name: ClassVar[str] = "unet_upsampler"
+    Config: ClassVar[type[UNetUpsamplerConfig]] = UNetUpsamplerConfig
+    nested: ClassVar[dict[str, str]] = {"sampler": "sampler"}
+
+    def __init__(self, config: UNetUpsamplerConfig, *, sampler: Sampler) -> None:
+        super().__init__()
+        self.config = config
+        self.sampler = sampler
+        self.schedule = make_schedule(config)
+        emb_dim = 4 * config.channels
+        self.time_embed = TimestepMLP(config.channels, emb_dim)
+        self.augmented = config.noise_level_max > 0
+        self.level_embed = TimestepMLP(config.channels, emb_dim) if self.augmented else None
+        self.unet = UNet(
+            image_size=config.to_size, in_channels=6, out_channels=3, channels=config.channels,
+            channel_mults=config.channel_mults, num_res_blocks=config.num_res_blocks,
+            attention_resolutions=config.attention_resolutions, dropout=config.dropout, emb_dim=emb_dim,
+            head_channels=config.head_channels,
+        )
+
+    @property
+    def from_size(self) -> int:
+        return self.config.from_size
+
+    @property
+    def to_size(self) -> int:
+        return self.config.to_size
+
+    # ---- conditioning -------------------------------------------------------------------
+    def condition(self, low_res: Tensor, level: Tensor | None, generator: Generator | None = None) -> Tensor:
+        """The conditioning channels: low_res (noised to `level` when augmenting), bicubic to to_size."""
+        if level is not None:
+            low_res = noised(low_res, level, self.schedule, generator)
+        size = (self.to_size, self.to_size)
+        return F.interpolate(low_res, size=size, mode="bicubic", align_corners=False).clamp(-1, 1)
+
+    def network(self, x: Tensor, t: Tensor, cond: Tensor, level: Tensor | None) -> Tensor:
+        emb = self.time_embed(t)
+        if self.level_embed is not None:
+            emb = emb + self.level_embed(level)
+        return self.unet(torch.cat([x, cond.to(x.dtype)], dim=1), emb)
+
+    def downsample(self, images: Tensor) -> Tensor:
+        size = (self.from_size, self.from_size)
+        return F.interpolate(images, size=size, mode="bicubic", antialias=True, align_corners=False).clamp(-1, 1)
+
+    def _level_index(self, fraction: float) -> int:
+        return round(fraction * (self.schedule.num_timesteps - 1))
+
+    # ---- the Upsampler interface --------------------------------------------------------
+    def loss(self, images: Tensor, generator: Generator | None = None) -> Tensor:
+        low = degrade(
+            self.downsample(images), self.config.degradation,
+            blur_sigma=self.config.blur_sigma, bsr_config=self.config.bsr, generator=generator,
+        )
+        level = None
+        if self.augmented:
+            top = self._level_index(self.config.noise_level_max)
+            level = torch.randint(0, top + 1, (images.shape[0],), device=images.device, generator=generator)
+        cond = self.condition(low, level, generator)
+        return diffusion_loss(lambda x, t: self.network(x, t, cond, level), images, self.schedule, self.config.prediction)
+
+    def denoiser(self, low_res: Tensor, generator: Generator | None = None) -> Denoiser:
+        if low_res.shape[-1] != self.from_size or low_res.shape[-2] != self.from_size:
+            raise InputError(
+                f"upsampler {self.from_size}->{self.to_size} got {tuple(low_res.shape[-2:])} images; "
+                f"give it {self.from_size}x{self.from_size} images"
+            )
+        low_res = low_res.to(self.time_embed.mlp[0].weight.dtype)
+        level = None
+        if self.augmented:
+            level = torch.full((low_res.shape[0],), self._level_index(self.config.sample_noise_level), device=low_res.device)
+        cond = self.condition(low_res, level, generator)
+        return clipped_x0(lambda x, t: self.network(x, t, cond, level), self.schedule, self.config.prediction)
+
+    @torch.no_grad()
+    def sample(
+        self,
+        low_res: Tensor,
+        *,
+        generator: Generator | None = None,
+        noise: Tensor | None = None,
+        mask: Tensor | None = None,
+        known: Tensor | None = None,
+    ) -> Tensor:
+        shape = (low_res.shape[0], 3, self.to_size, self.to_size)
+        check_inpainting(shape, mask, known)
+        denoise = self.denoiser(low_res, generator)
+        x = start_noise(shape, low_res, noise, generator)
+        return self.sampler.sample(denoise, x, self.schedule, generator=generator, mask=mask, known=known)
+
+    @torch.no_grad()
+    def invert(self, images: Tensor, low_res: Tensor) -> Tensor:
+        """DDIM inversion of to_size `images` given their conditioning image."""
+        return inverting_sampler(self.sampler).invert(self.denoiser(low_res), images.to(low_res.dtype), self.schedule)
