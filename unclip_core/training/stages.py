@@ -43,7 +43,12 @@ def export_stage(graph: Graph, pipeline: Pipeline, stem: str) -> Path:
     """
     folder = pipeline_dir(graph)
     modules = pipeline.modules()
-    ready = {s for s, m in modules.items() if s == stem or not m.state_dict() or (folder / f"{s}.safetensors").is_file()}
+    # The encoder is always kept: every stage was trained against this exact encoder, even an
+    # untrained (randomly initialized) one, and the folder must not load without it.
+    ready = {
+        s for s, m in modules.items()
+        if s in (stem, "encoder") or not m.state_dict() or (folder / f"{s}.safetensors").is_file()
+    }
     upsamplers = []
     for i, node in enumerate(graph.upsamplers):  # a stage is usable only after all before it
         if f"upsampler_{i}" not in ready:
