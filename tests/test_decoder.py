@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from blobs import BlobSource, blob_images
+from .blobs import BlobSource, blob_images
 
 from unclip_core.commands.train import STAGES
 from unclip_core.errors import InputError

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from blobs import BlobSource, blob_images
+from .blobs import BlobSource, blob_images
 
 from unclip_core.errors import ConfigError
 from unclip_core.graph import graph_from_dict
