@@ -10,11 +10,7 @@ On CUDA both run under bf16 autocast with channels_last weights.
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import platform
-import time
-from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -22,6 +18,8 @@ import torch.nn.functional as F
 
 from unclip_core.interfaces import EncoderSpec, TextEncoding
 from unclip_core.testing import build_component
+
+from common import params_m, print_table, setup_device, timed, write_json  # benchmarks/common.py
 
 SPEC = EncoderSpec(embed_dim=512, text_width=512, context_length=77, image_size=224)
 
@@ -33,23 +31,6 @@ def unet_layout(size: int, channels: int) -> dict:
         "channels": channels, "channel_mults": [1, 2, 3, 4][:levels], "num_res_blocks": 2,
         "attention_resolutions": [s for s in (16, 8) if s in {size >> i for i in range(levels)}], "dropout": 0.0,
     }
-
-
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def timed(fn, device: torch.device, iters: int, warmup: int) -> float:
-    """Seconds per call, after warm-up calls."""
-    for _ in range(warmup):
-        fn()
-    synchronize(device)
-    start = time.perf_counter()
-    for _ in range(iters):
-        fn()
-    synchronize(device)
-    return (time.perf_counter() - start) / iters
 
 
 def prepare(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
@@ -120,7 +101,7 @@ def bench_upsampler(size: int, args, device: torch.device, autocast) -> dict:
 
 def row(model: str, size: str, module: torch.nn.Module, args, train: float, sampling: float) -> dict:
     return {
-        "model": model, "size": size, "params_m": round(sum(p.numel() for p in module.parameters()) / 1e6, 2),
+        "model": model, "size": size, "params_m": params_m(module),
         "batch": args.batch, "train_images_per_s": round(args.batch / train, 2),
         "sample_steps": args.steps, "sample_images_per_s": round(args.batch / sampling, 3),
     }
@@ -139,12 +120,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     args = parser.parse_args()
 
-    device = torch.device(args.device)
-    if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-        torch.backends.cudnn.benchmark = True
-    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if device.type == "cuda" else nullcontext
+    device, autocast = setup_device(args.device)
     torch.manual_seed(0)
     rows = []
     for size in args.sizes:
@@ -152,20 +128,7 @@ def main() -> None:
         rows.append(bench_upsampler(size, args, device, autocast))
     print_table(rows)
     if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
-        meta = {"device": name, "torch": torch.__version__, "threads": torch.get_num_threads(),
-                "precision": "bf16 autocast" if device.type == "cuda" else "fp32", "channels": args.channels}
-        args.out.write_text(json.dumps({"settings": meta, "results": rows}, indent=2) + "\n")
-        print(f"wrote {args.out}")
-
-
-def print_table(rows: list[dict]) -> None:
-    header = ["model", "size", "params_m", "batch", "train_images_per_s", "sample_steps", "sample_images_per_s"]
-    widths = [max(len(h), *(len(str(r[h])) for r in rows)) for h in header]
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
-    for r in rows:
-        print("  ".join(str(r[h]).ljust(w) for h, w in zip(header, widths)))
+        write_json(args.out, device, {"channels": args.channels}, rows)
 
 
 if __name__ == "__main__":
