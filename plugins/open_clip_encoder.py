@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
@@ -40,12 +42,13 @@ class OpenCLIPEncoder(Encoder):
         super().__init__()
         self.config = config
         model_name = _register_model_config(config.model)
-        self.model = open_clip.create_model(
-            model_name,
-            pretrained=_checked_weights_path(config.pretrained),
-            force_custom_text=True,  # per-token outputs come from the separate text tower
-            force_image_size=config.image_size,
-        )
+        with _quiet_random_init():
+            self.model = open_clip.create_model(
+                model_name,
+                pretrained=_checked_weights_path(config.pretrained),
+                force_custom_text=True,  # per-token outputs come from the separate text tower
+                force_image_size=config.image_size,
+            )
         self.model.text.output_tokens = True
         self._tokenizer = open_clip.get_tokenizer(model_name)
         mean, std = self.model.visual.preprocess_cfg["mean"], self.model.visual.preprocess_cfg["std"]
@@ -79,6 +82,22 @@ class OpenCLIPEncoder(Encoder):
     @property
     def logit_scale(self) -> Tensor:
         return self.model.logit_scale.exp().clamp(max=100)
+
+
+class _DropRandomInitNotice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "initialized randomly" not in record.getMessage()
+
+
+@contextmanager
+def _quiet_random_init():
+    """open_clip warns when it builds without weights; pipelines load theirs right after."""
+    notice = _DropRandomInitNotice()
+    logging.getLogger().addFilter(notice)
+    try:
+        yield
+    finally:
+        logging.getLogger().removeFilter(notice)
 
 
 def _register_model_config(model: str) -> str:
