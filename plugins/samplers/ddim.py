@@ -73,12 +73,7 @@ class DDIMSampler(Sampler):
     name: ClassVar[str] = "ddim"
     Config: ClassVar[type[DDIMConfig]] = DDIMConfig
     supports_inversion: ClassVar[bool] = True
-
-    def sample(self, denoise, x, schedule, *, generator=None, callback=None, mask=None, known=None):
-        return sample_ddim(
-            denoise, x, schedule, steps=self.config.steps, eta=self.config.eta,
-            generator=generator, callback=callback, mask=mask, known=known,
-        )
+    function = staticmethod(sample_ddim)
 
     def invert(self, denoise, x0, schedule, *, callback=None):
         return invert_ddim(denoise, x0, schedule, steps=self.config.steps, callback=callback)

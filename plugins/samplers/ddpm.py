@@ -50,9 +50,5 @@ class DDPMSampler(Sampler):
 
     name: ClassVar[str] = "ddpm"
     Config: ClassVar[type[DDPMConfig]] = DDPMConfig
+    function = staticmethod(sample_ddpm)
 
-    def sample(self, denoise, x, schedule, *, generator=None, callback=None, mask=None, known=None):
-        return sample_ddpm(
-            denoise, x, schedule, steps=self.config.steps,
-            generator=generator, callback=callback, mask=mask, known=known,
-        )

@@ -57,9 +57,5 @@ class DPMPP2MSampler(Sampler):
 
     name: ClassVar[str] = "dpmpp_2m"
     Config: ClassVar[type[DPMPP2MConfig]] = DPMPP2MConfig
+    function = staticmethod(sample_dpmpp_2m)
 
-    def sample(self, denoise, x, schedule, *, generator=None, callback=None, mask=None, known=None):
-        return sample_dpmpp_2m(
-            denoise, x, schedule, steps=self.config.steps,
-            generator=generator, callback=callback, mask=mask, known=known,
-        )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import ABC
+from collections.abc import Callable
 from typing import ClassVar
 
 from pydantic import Field
@@ -27,6 +28,9 @@ class Sampler(Component, ABC):
     kind: ClassVar[str] = "sampler"
     Config: ClassVar[type[SamplerConfig]] = SamplerConfig
     supports_inversion: ClassVar[bool] = False
+    # The sampling function, k-diffusion style: function(denoise, x, schedule, *, <config fields>,
+    # generator, callback, mask, known) -> x0. Set it, or override `sample` instead.
+    function: ClassVar[Callable[..., Tensor]]
 
     def __init__(self, config: SamplerConfig) -> None:
         self.config = config
@@ -35,7 +39,6 @@ class Sampler(Component, ABC):
     def steps(self) -> int:
         return self.config.steps
 
-    @abstractmethod
     def sample(
         self,
         denoise: Denoiser,
@@ -48,6 +51,10 @@ class Sampler(Component, ABC):
         known: Tensor | None = None,
     ) -> Tensor:
         """Start from pure noise x at the last timestep and return the sample x0."""
+        return type(self).function(
+            denoise, x, schedule, **self.config.model_dump(),
+            generator=generator, callback=callback, mask=mask, known=known,
+        )
 
     def invert(
         self,

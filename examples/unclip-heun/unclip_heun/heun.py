@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 from pydantic import Field
-from torch import Tensor
+from torch import Generator, Tensor
 
 from unclip_core.diffusion import Denoiser, NoiseSchedule, sampling_loop
-from unclip_core.interfaces import Sampler, SamplerConfig
+from unclip_core.interfaces import Sampler, SamplerConfig, StepCallback
 
 
 def heun_step(schedule: NoiseSchedule, denoise: Denoiser):
@@ -33,6 +33,23 @@ def heun_step(schedule: NoiseSchedule, denoise: Denoiser):
     return step
 
 
+def sample_heun(
+    denoise: Denoiser,
+    x: Tensor,
+    schedule: NoiseSchedule,
+    *,
+    steps: int,
+    generator: Generator | None = None,
+    callback: StepCallback | None = None,
+    mask: Tensor | None = None,
+    known: Tensor | None = None,
+) -> Tensor:
+    return sampling_loop(
+        heun_step(schedule, denoise), denoise, x, schedule,
+        steps=steps, generator=generator, callback=callback, mask=mask, known=known,
+    )
+
+
 class HeunConfig(SamplerConfig):
     steps: int = Field(12, ge=1, description="Solver steps; each but the last costs two evaluations.")
 
@@ -42,9 +59,4 @@ class HeunSampler(Sampler):
 
     name: ClassVar[str] = "heun"
     Config: ClassVar[type[HeunConfig]] = HeunConfig
-
-    def sample(self, denoise, x, schedule, *, generator=None, callback=None, mask=None, known=None):
-        return sampling_loop(
-            heun_step(schedule, denoise), denoise, x, schedule,
-            steps=self.config.steps, generator=generator, callback=callback, mask=mask, known=known,
-        )
+    function = staticmethod(sample_heun)

@@ -1,0 +1,166 @@
+"""The UNet decoder: contract, a real training run, and what the trained model must do."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from .blobs import BlobSource, blob_images
+
+from unclip_core.commands.train import STAGES
+from unclip_core.errors import InputError
+from unclip_core.graph import graph_from_dict
+from unclip_core.pipeline import Pipeline
+from unclip_core.plugins import get_registry
+from unclip_core.testing import DecoderContract, build_component
+from unclip_core.training.data import PairDataModule
+from unclip_core.training.decoder import train_decoder
+
+SIZE, COUNT = 16, 32
+DECODER = {
+    "type": "unet_decoder", "image_size": SIZE, "channels": 16, "channel_mults": [1, 2], "num_res_blocks": 1,
+    "attention_resolutions": [8], "head_channels": 16, "dropout": 0.0, "guidance_scale": 1.0,
+    # v-prediction learns faster than eps on this small budget.
+    "prediction": "v", "sampler": {"type": "ddim", "steps": 20},
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Small shared CPUs: two OpenMP threads on busy cores run far slower than one."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+class TestUNetDecoderContract(DecoderContract):
+    decoder_section = {**DECODER, "image_size": 8, "channels": 8, "attention_resolutions": [4],
+                       "sampler": {"type": "ddim", "steps": 3}}
+
+
+def training_graph(run_dir, steps: int = 300):
+    return graph_from_dict({
+        "encoder": {"type": "open_clip", "model": "unclip-tiny"},
+        "decoder": DECODER,
+        "trainer": {"max_steps": steps, "accelerator": "cpu", "precision": "32-true", "logger": False,
+                    "enable_progress_bar": False, "enable_model_summary": False, "limit_val_batches": 0,
+                    "gradient_clip_val": 1.0},
+        "train": {"decoder": {"lr": 2e-3, "warmup_steps": 10, "ema_decay": 0.95, "weight_decay": 0.0}},
+        "run_dir": str(run_dir),
+    })
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A decoder trained for 300 steps on 32 blob images, loaded back from its pipeline folder."""
+    graph = training_graph(tmp_path_factory.mktemp("decoder_run"))
+    folder = train_decoder(graph, data=PairDataModule(BlobSource(COUNT, SIZE, batch_size=32)))
+    pipeline = Pipeline.from_pretrained(folder)
+    images, captions = blob_images(COUNT, SIZE, seed=0)  # the training images
+    z_i = pipeline.encode_image(images)
+    text = pipeline.encode_text(captions)
+    return pipeline.components.decoder, images, z_i, text
+
+
+def mse(a: torch.Tensor, b: torch.Tensor) -> float:
+    return ((a - b) ** 2).mean().item()
+
+
+def fixed_noise(batch: int, seed: int = 0) -> torch.Tensor:
+    return torch.randn(batch, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(seed))
+
+
+def test_true_image_embedding_reconstructs_far_better_than_a_shuffled_one(trained):
+    decoder, images, z_i, text = trained
+    noise = fixed_noise(COUNT)
+    true = mse(decoder.sample(z_i, text, noise=noise), images)
+    shuffled = mse(decoder.sample(z_i.roll(1, 0), text, noise=noise), images)
+    print(f"reconstruction MSE: true z_i {true:.4f}, shuffled z_i {shuffled:.4f}")
+    assert true < 0.2
+    assert true < 0.6 * shuffled
+
+
+def test_guidance_scale_changes_samples_and_zero_is_the_unconditional_model(trained):
+    decoder, images, z_i, text = trained
+    z_i, text, noise = z_i[:8], text.index(slice(0, 8)), fixed_noise(8)
+    plain = decoder.sample(z_i, text, noise=noise, guidance_scale=1.0)
+    guided = decoder.sample(z_i, text, noise=noise, guidance_scale=3.0)
+    assert mse(plain, guided) > 1e-3
+    unguided = decoder.sample(z_i, text, noise=noise, guidance_scale=0.0)
+    uncond = decoder.conditioning(z_i, text, drop_image=True, drop_text=True)
+    reference = decoder.sampler.sample(
+        lambda x, t: decoder.predict_x0(x, t, uncond).clamp(-1, 1), noise.clone(), decoder.schedule
+    )
+    torch.testing.assert_close(unguided, reference, atol=1e-4, rtol=0)
+
+
+def test_guidance_runs_both_passes_in_one_forward(trained):
+    decoder, _, z_i, text = trained
+    batches: list[int] = []
+    hook = decoder.unet.register_forward_hook(lambda module, args, out: batches.append(args[0].shape[0]))
+    try:
+        decoder.sample(z_i[:4], text.index(slice(0, 4)), noise=fixed_noise(4), guidance_scale=3.0)
+    finally:
+        hook.remove()
+    assert batches == [8] * decoder.sampler.steps
+
+
+def test_inpainting_keeps_unmasked_pixels_with_every_sampler(trained):
+    decoder, images, z_i, text = trained
+    known, mask = images[:4], torch.zeros(4, 1, SIZE, SIZE)
+    mask[..., SIZE // 4: 3 * SIZE // 4, SIZE // 4: 3 * SIZE // 4] = 1  # regenerate the center
+    original = decoder.sampler
+    try:
+        for name in get_registry().names("sampler"):
+            decoder.sampler = build_component("sampler", {"type": name, "steps": 10})
+            out = decoder.sample(z_i[:4], text.index(slice(0, 4)), generator=torch.Generator().manual_seed(0),
+                                 mask=mask, known=known)
+            assert torch.equal(out * (1 - mask), known * (1 - mask)), name
+            assert torch.isfinite(out).all() and out.abs().max() <= 1, name
+    finally:
+        decoder.sampler = original
+
+
+def test_ddim_inversion_then_sampling_reconstructs_the_image(trained):
+    decoder, images, z_i, text = trained
+    x_T = decoder.invert(images[:16], z_i[:16], text.index(slice(0, 16)))
+    back = decoder.sample(z_i[:16], text.index(slice(0, 16)), noise=x_T, guidance_scale=1.0)
+    error = mse(back, images[:16])
+    print(f"DDIM inversion round-trip MSE: {error:.5f}")
+    assert error < 0.01
+    assert x_T.std().item() > 0.5  # a noise-like latent, not the image itself
+
+
+def test_inversion_falls_back_to_ddim_for_samplers_that_cannot_invert(trained):
+    decoder, images, z_i, text = trained
+    original = decoder.sampler
+    try:
+        decoder.sampler = build_component("sampler", {"type": "dpmpp_2m", "steps": 20})
+        x_T = decoder.invert(images[:4], z_i[:4], text.index(slice(0, 4)))
+    finally:
+        decoder.sampler = original
+    ddim = decoder.invert(images[:4], z_i[:4], text.index(slice(0, 4)))
+    torch.testing.assert_close(x_T, ddim)
+
+
+def test_wrong_noise_or_mask_shapes_are_input_errors(trained):
+    decoder, images, z_i, text = trained
+    with pytest.raises(InputError, match="noise has shape"):
+        decoder.sample(z_i[:2], text.index(slice(0, 2)), noise=torch.randn(2, 3, 8, 8))
+    with pytest.raises(InputError, match="both `mask`"):
+        decoder.sample(z_i[:2], text.index(slice(0, 2)), mask=torch.ones(2, 1, SIZE, SIZE))
+
+
+def test_layout_errors_name_the_fix():
+    from unclip_core.errors import ConfigError
+
+    spec = TestUNetDecoderContract.spec
+    with pytest.raises(ConfigError, match="choose from"):
+        build_component("decoder", {**DECODER, "attention_resolutions": [5]}, spec=spec)
+    with pytest.raises(ConfigError, match="divisible by 4"):
+        build_component("decoder", {**DECODER, "image_size": 18, "channel_mults": [1, 2, 2]}, spec=spec)
+
+
+def test_train_command_knows_the_decoder_and_upsampler_stages():
+    assert STAGES["decoder"] == ("unclip_core.training.decoder", "train_decoder")
+    assert STAGES["upsampler"] == ("unclip_core.training.upsampler", "train_upsampler")
