@@ -10,11 +10,32 @@ from __future__ import annotations
 from typing import ClassVar
 
 from pydantic import Field
+from torch import Generator, Tensor
 
-from unclip_core.diffusion import resampling_loop
-from unclip_core.interfaces import Sampler, SamplerConfig
+from unclip_core.diffusion import NoiseSchedule, resampling_loop
+from unclip_core.interfaces import Denoiser, Sampler, SamplerConfig, StepCallback
 
 from .ddim import ddim_step
+
+
+def sample_repaint(
+    denoise: Denoiser,
+    x: Tensor,
+    schedule: NoiseSchedule,
+    *,
+    steps: int,
+    resample: int = 5,
+    jump: int = 5,
+    eta: float = 1.0,
+    generator: Generator | None = None,
+    callback: StepCallback | None = None,
+    mask: Tensor | None = None,
+    known: Tensor | None = None,
+) -> Tensor:
+    return resampling_loop(
+        ddim_step(schedule, eta, generator), denoise, x, schedule, steps=steps, resample=resample, jump=jump,
+        generator=generator, callback=callback, mask=mask, known=known,
+    )
 
 
 class RePaintConfig(SamplerConfig):
@@ -30,10 +51,4 @@ class RePaintSampler(Sampler):
     name: ClassVar[str] = "repaint"
     Config: ClassVar[type[RePaintConfig]] = RePaintConfig
 
-    def sample(self, denoise, x, schedule, *, generator=None, callback=None, mask=None, known=None):
-        c = self.config
-        return resampling_loop(
-            ddim_step(schedule, c.eta, generator), denoise, x, schedule,
-            steps=c.steps, resample=c.resample, jump=c.jump,
-            generator=generator, callback=callback, mask=mask, known=known,
-        )
+    function = staticmethod(sample_repaint)
