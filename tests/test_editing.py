@@ -186,6 +186,7 @@ def test_inpainting_other_sizes_keeps_the_input_resolution(pipe, sources, caplog
     with caplog.at_level(logging.INFO, logger="unclip.editing"):
         out = from_pil(pipe.inpaint(picture, small_mask, "a red disk", seed=0))
     assert "resized the mask from 12x12 to the image's 24x24" in caplog.text
+    assert "generating at the model's 16x16 for a 24x24 canvas" in caplog.text
     keep = from_pil([small_mask.resize((24, 24), Image.Resampling.BILINEAR)])[0, 0] < 0
     assert out.shape == (1, 3, 24, 24)
     assert torch.equal(out[..., keep], from_pil([picture])[..., keep])

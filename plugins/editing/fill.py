@@ -18,7 +18,7 @@ from unclip_core.interfaces import ComponentConfig
 from unclip_core.pipeline import Pipeline
 
 from .decoding import build_sampler, captions, decode, decoder_of, decoder_steps, embed_images, expand, output_size
-from .inputs import coverage, resize
+from .inputs import coverage, log, resize
 
 
 class FillConfig(ComponentConfig):
@@ -43,7 +43,10 @@ def fill(
     With a prompt, z_i comes from the prior; without one, from the image itself (or `embed`).
     """
     decoder = decoder_of(pipeline, "inpainting")
-    device, base = pipeline.device, decoder.image_size
+    device, base, size = pipeline.device, decoder.image_size, output_size(pipeline)
+    height, width = image.shape[-2:]
+    if (height, width) != (size, size):
+        log.info("generating at the model's %dx%d for a %dx%d canvas; the kept pixels stay as given", size, size, width, height)
     if prompt:
         if pipeline.components.prior is None:
             raise ConfigError(
@@ -54,7 +57,7 @@ def fill(
         z_i = pipeline.components.prior.sample(text, generator=generator)
     else:
         text = captions(pipeline, "", n)
-        z_i = expand(embed_images(pipeline, resize(image if embed is None else embed, (output_size(pipeline),) * 2)), n)
+        z_i = expand(embed_images(pipeline, resize(image if embed is None else embed, (size, size))), n)
     known = expand(resize(image, (base, base)), n).to(device)
     region = expand(coverage(mask, base), n).expand(n, 3, base, base).to(device)
     sampler = None

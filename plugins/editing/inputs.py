@@ -72,7 +72,8 @@ def resized(images: Tensor, size: int | tuple[int, int], what: str = "image") ->
         return images
     log.info("resized the %s from %dx%d to %dx%d", what, width, height, target[1], target[0])
     if height * target[1] != width * target[0]:
-        log.info("the %s is not %dx%d's shape, so it is stretched; crop it first to avoid that", what, target[1], target[0])
+        log.info("the %s's aspect ratio differs from %dx%d's, so it is stretched; crop it first to avoid that",
+                 what, target[1], target[0])
     return resize(images, target)
 
 
