@@ -5,8 +5,6 @@ Each works on a whole batch at once: an operation's N outputs are one decoder ca
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 from torch import Generator, Tensor
 
@@ -107,7 +105,3 @@ def expand(x: Tensor, n: int) -> Tensor:
     """A batch of one repeated n times (a view: no copies)."""
     return x.expand(n, *x.shape[1:])
 
-
-def stack_sources(tensors: Sequence[Tensor], size: int) -> Tensor:
-    """Several (1, 3, H, W) images brought to one size and batched."""
-    return torch.cat([resize(t, (size, size)) for t in tensors])
