@@ -14,11 +14,15 @@ from .errors import ConfigError, WeightsError
 from .graph import Components, Graph, build, graph_from_dict
 from .images import to_pil
 from .interfaces import TextEncoding
+from .pipeline_editing import EditingMethods
 from .weights import GRAPH_FILE, load_module, save_folder, verify_folder
 
 
-class Pipeline:
-    """A built graph with its weights. Absent stages (e.g. no prior yet) are None."""
+class Pipeline(EditingMethods):
+    """A built graph with its weights. Absent stages (e.g. no prior yet) are None.
+
+    Editing (vary, interpolate, text_diff, inpaint, outpaint) comes from EditingMethods.
+    """
 
     def __init__(self, graph: Graph, components: Components) -> None:
         self.graph = graph

@@ -322,6 +322,17 @@ class DecoderContract:
         assert torch.equal(draw(1), draw(1))
         assert not torch.equal(draw(1), draw(2))
 
+    def test_a_per_call_sampler_replaces_the_configured_one(self) -> None:
+        ddim = {"type": "ddim", "steps": 3, "eta": 0.0}
+        z_i, text = self.inputs()
+        size = self.decoder_section["image_size"]
+        noise = torch.randn(self.batch, 3, size, size, generator=torch.Generator().manual_seed(0))
+        expected = self.make_decoder(sampler=ddim).sample(z_i, text, noise=noise)
+        decoder = self.make_decoder(sampler={"type": "ddpm", "steps": 3})
+        override = build_component("sampler", ddim)
+        assert torch.equal(decoder.sample(z_i, text, noise=noise, sampler=override), expected)
+        assert not torch.equal(decoder.sample(z_i, text, noise=noise), expected)  # only for that call
+
     def test_works_with_every_sampler_and_keeps_known_pixels(self) -> None:
         z_i, text = self.inputs()
         for section in every_sampler():

@@ -127,12 +127,13 @@ class UNetDecoder(Decoder):
         noise: Tensor | None = None,
         mask: Tensor | None = None,
         known: Tensor | None = None,
+        sampler: Sampler | None = None,
     ) -> Tensor:
         shape = (image_embedding.shape[0], 3, self.image_size, self.image_size)
         check_inpainting(shape, mask, known)
         x = start_noise(shape, self.null_image, noise, generator)
         denoise = self.denoiser(image_embedding, text, guidance_scale)
-        return self.sampler.sample(denoise, x, self.schedule, generator=generator, mask=mask, known=known)
+        return (sampler or self.sampler).sample(denoise, x, self.schedule, generator=generator, mask=mask, known=known)
 
     @torch.no_grad()
     def invert(self, images: Tensor, image_embedding: Tensor, text: TextEncoding, *, guidance_scale: float = 1.0) -> Tensor:

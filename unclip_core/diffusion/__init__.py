@@ -3,6 +3,7 @@
 from .denoiser import Denoiser, StepCallback
 from .guidance import guided_denoiser
 from .loop import keep_known, randn_like, sampling_loop
+from .resample import resampling_loop, resampling_path
 from .parameterization import Prediction, eps_from_x0, training_target, x0_from_prediction
 from .schedule import NoiseSchedule, ScheduleKind
 
@@ -16,6 +17,8 @@ __all__ = [
     "guided_denoiser",
     "keep_known",
     "randn_like",
+    "resampling_loop",
+    "resampling_path",
     "sampling_loop",
     "training_target",
     "x0_from_prediction",

@@ -8,6 +8,7 @@ from typing import ClassVar
 from torch import Generator, Tensor, nn
 
 from .component import Component
+from .sampler import Sampler
 from .values import TextEncoding
 
 
@@ -39,8 +40,14 @@ class Decoder(Component, nn.Module, ABC):
         noise: Tensor | None = None,
         mask: Tensor | None = None,
         known: Tensor | None = None,
+        sampler: Sampler | None = None,
     ) -> Tensor:
-        """Images for the embeddings. `noise` fixes x_T; `mask`/`known` inpaint."""
+        """Images for the embeddings. `noise` fixes x_T; `mask`/`known` inpaint.
+
+        `sampler` replaces the configured sampler for this call only (editing operations use it
+        for DDIM with a chosen eta, or for resampling while inpainting); it must work on the
+        decoder's own noise schedule, as every registered sampler does.
+        """
 
     @abstractmethod
     def invert(self, images: Tensor, image_embedding: Tensor, text: TextEncoding) -> Tensor:

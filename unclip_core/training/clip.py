@@ -82,13 +82,16 @@ class CLIPModule(L.LightningModule):
         return adamw_with_warmup(self.component, self.settings)
 
 
-def train_clip(graph: Graph) -> Path:
-    """Train the encoder contrastively; returns the run's pipeline folder."""
+def train_clip(graph: Graph, data: L.LightningDataModule | None = None) -> Path:
+    """Train the encoder contrastively; returns the run's pipeline folder.
+
+    `data` replaces the graph's `data:` section (e.g. an in-memory set in tests).
+    """
     L.seed_everything(graph.seed, workers=True, verbose=False)
     pipeline = load_run_pipeline(graph)
     module = CLIPModule(pipeline.components.encoder, graph.train.clip)
     trainer, ema = make_trainer(graph, "clip")
-    trainer.fit(module, datamodule=data_module(graph, "clip"), ckpt_path=resume_path(graph, "clip"))
+    trainer.fit(module, datamodule=data or data_module(graph, "clip"), ckpt_path=resume_path(graph, "clip"))
     if ema is not None:
         ema.apply(pipeline.components.encoder)
     return export_stage(graph, pipeline, "encoder")

@@ -1,0 +1,107 @@
+"""Pipeline steps every editing operation shares: embed, invert, decode, upsample.
+
+Each works on a whole batch at once: an operation's N outputs are one decoder call.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Generator, Tensor
+
+from unclip_core.errors import ConfigError
+from unclip_core.graph import build_node, validate_node
+from unclip_core.interfaces import Decoder, Sampler, TextEncoding
+from unclip_core.pipeline import Pipeline
+from unclip_core.plugins import get_registry
+
+from .inputs import resize
+
+# Decoders configured without a nested sampler section still need a step count for DDIM.
+DEFAULT_STEPS = 50
+
+
+def decoder_of(pipeline: Pipeline, operation: str) -> Decoder:
+    decoder = pipeline.components.decoder
+    if decoder is None:
+        raise ConfigError(f"{operation} needs a decoder, and this pipeline has none; load a pipeline with a trained decoder")
+    return decoder
+
+
+def output_size(pipeline: Pipeline) -> int:
+    """Side of the images the pipeline ends with: the last upsampler's, else the decoder's."""
+    upsamplers = pipeline.components.upsamplers
+    return upsamplers[-1].to_size if upsamplers else decoder_of(pipeline, "editing").image_size
+
+
+def decoder_steps(pipeline: Pipeline) -> int:
+    """The decoder's configured number of sampling steps (DDIM inversion uses the same)."""
+    node = pipeline.graph.decoder.nested.get("sampler") if pipeline.graph.decoder else None
+    return int(getattr(node.config, "steps", DEFAULT_STEPS)) if node is not None else DEFAULT_STEPS
+
+
+def build_sampler(section: dict) -> Sampler:
+    """A sampler built through the registry, as a graph's `sampler:` section would be."""
+    registry = get_registry()
+    return build_node(validate_node("sampler", "sampler", section, registry), registry)
+
+
+def ddim(pipeline: Pipeline, eta: float) -> Sampler:
+    """DDIM at the decoder's step count: with eta=0 it retraces the decoder's inversion exactly."""
+    return build_sampler({"type": "ddim", "steps": decoder_steps(pipeline), "eta": eta})
+
+
+def generator_for(pipeline: Pipeline, seed: int | None) -> Generator | None:
+    return None if seed is None else torch.Generator(pipeline.device).manual_seed(seed)
+
+
+def captions(pipeline: Pipeline, prompt: str, n: int) -> TextEncoding:
+    """One caption encoded once and repeated for a batch of n; "" is the empty caption."""
+    return pipeline.encode_text([prompt]).repeat_interleave(n)
+
+
+def embed_images(pipeline: Pipeline, images: Tensor) -> Tensor:
+    """z_i of images in [-1, 1] at any size (the encoder resizes for its image tower)."""
+    return pipeline.encode_image(images.to(pipeline.device)).float()
+
+
+def invert(pipeline: Pipeline, images: Tensor, z_i: Tensor, text: TextEncoding) -> Tensor:
+    """The DDIM-inverted x_T of images (any size: they are brought to the decoder's first)."""
+    decoder = decoder_of(pipeline, "inversion")
+    base = resize(images, (decoder.image_size, decoder.image_size)).to(pipeline.device)
+    return decoder.invert(base, z_i, text)
+
+
+def resolve_guidance(scale: float | None, inverted: bool) -> float | None:
+    """None means: 1 when decoding an inverted x_T (the scale inversion used), else the decoder's."""
+    if scale is not None:
+        return scale
+    return 1.0 if inverted else None
+
+
+def decode(
+    pipeline: Pipeline,
+    z_i: Tensor,
+    text: TextEncoding,
+    *,
+    generator: Generator | None,
+    guidance_scale: float | None,
+    noise: Tensor | None = None,
+    sampler: Sampler | None = None,
+    mask: Tensor | None = None,
+    known: Tensor | None = None,
+) -> Tensor:
+    """Decode a batch of z_i and run every upsampler: images in [-1, 1] at the output size."""
+    decoder = decoder_of(pipeline, "decoding")
+    images = decoder.sample(
+        z_i, text, generator=generator, guidance_scale=guidance_scale, noise=noise, sampler=sampler,
+        mask=mask, known=known,
+    )
+    for upsampler in pipeline.components.upsamplers:
+        images = upsampler.sample(images, generator=generator)
+    return images
+
+
+def expand(x: Tensor, n: int) -> Tensor:
+    """A batch of one repeated n times (a view: no copies)."""
+    return x.expand(n, *x.shape[1:])
+

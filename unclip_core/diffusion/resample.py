@@ -1,0 +1,91 @@
+"""RePaint-style resampling (Lugmayr et al. 2022): jump back up the noise schedule and denoise
+again, so the generated region and the known region it is stitched to can agree.
+
+Keeping the known region at every step (`keep_known`) makes the known pixels exact but gives
+the generated pixels only one look at them per step; near edges that leaves visible seams.
+Resampling repeats each stretch of `jump` steps `resample` times, each time re-noising the
+current sample back to where the stretch began.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Generator, Tensor
+
+from .denoiser import Denoiser, StepCallback
+from .loop import Step, keep_known, randn_like
+from .schedule import NoiseSchedule
+
+
+def resampling_path(steps: int, resample: int, jump: int) -> list[int]:
+    """Positions visited on the `steps` spaced timesteps: 0 is pure noise, `steps` is data.
+
+    Going down is one position at a time; after arriving at a position p with p >= jump and
+    (steps - p) a multiple of `jump`, the path goes back up to p - jump, `resample - 1` times.
+    With resample=1 the path is simply 0, 1, ..., steps.
+    """
+    if steps < 1 or resample < 1 or jump < 1:
+        raise ValueError(f"steps, resample and jump must be at least 1, got {steps}, {resample}, {jump}")
+    path, position = [0], 0
+    jumps_left = {p: resample - 1 for p in range(jump, steps + 1) if (steps - p) % jump == 0}
+    while position < steps:
+        position += 1
+        path.append(position)
+        if jumps_left.get(position, 0) > 0:
+            jumps_left[position] -= 1
+            position -= jump
+            path.append(position)
+    return path
+
+
+def evaluations(steps: int, resample: int, jump: int) -> int:
+    """How many denoiser calls a resampling run makes (one per downward move)."""
+    path = resampling_path(steps, resample, jump)
+    return sum(b > a for a, b in zip(path, path[1:]))
+
+
+def renoise(x: Tensor, abar_from: Tensor, abar_to: Tensor, generator: Generator | None) -> Tensor:
+    """Forward diffusion from a less noisy level to a noisier one: q(x_to | x_from)."""
+    ratio = abar_to / abar_from
+    return ratio.sqrt() * x + (1 - ratio).sqrt() * randn_like(x, generator)
+
+
+def resampling_loop(
+    step: Step,
+    denoise: Denoiser,
+    x: Tensor,
+    schedule: NoiseSchedule,
+    *,
+    steps: int,
+    resample: int,
+    jump: int,
+    generator: Generator | None = None,
+    callback: StepCallback | None = None,
+    mask: Tensor | None = None,
+    known: Tensor | None = None,
+) -> Tensor:
+    """Like `sampling_loop`, but following `resampling_path`: the same step, with jumps back."""
+    if (mask is None) != (known is None):
+        raise ValueError("inpainting needs both `mask` and `known`")
+    timesteps = schedule.spaced(steps, x.device)
+    batch = x.shape[0]
+    # Position `steps` is the data itself (abar = 1), so a jump can start from a finished sample.
+    abar = torch.cat([schedule.alphas_cumprod.to(x.device)[timesteps], torch.ones(1, dtype=torch.float64, device=x.device)])
+    path = resampling_path(steps, resample, jump)
+    calls = 0
+    x0 = x
+    for a, b in zip(path, path[1:]):
+        if b < a:  # jump back up: re-noise what we have
+            x = renoise(x, abar[a].to(x.dtype), abar[b].to(x.dtype), generator)
+            continue
+        t_batch = timesteps[a].expand(batch)
+        if mask is not None:
+            x = keep_known(x, t_batch, schedule, mask, known, generator)
+        x0 = denoise(x, t_batch)
+        if callback is not None:
+            callback(calls, x, x0)
+        calls += 1
+        x = x0 if b == steps else step(x, x0, t_batch, timesteps[b].expand(batch), None)
+        if b == steps and mask is not None:
+            x = mask * x + (1 - mask) * known
+    return x

@@ -1,0 +1,66 @@
+"""Writing result images: grids, strips and animated GIFs, each written atomically.
+
+A file is written next to its destination under a temporary name and renamed into place, so
+an interrupted run never leaves a half-written image where a finished one is expected.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from PIL import Image
+
+from .errors import InputError
+
+GAP = 2  # pixels between tiles
+GAP_COLOR = (200, 200, 200)
+
+
+def grid(images: Sequence[Image.Image], columns: int | None = None) -> Image.Image:
+    """Tiles left to right, top to bottom; one row (a strip) unless `columns` says otherwise."""
+    if not images:
+        raise ValueError("no images to lay out")
+    columns = len(images) if columns is None else max(1, min(columns, len(images)))
+    rows = -(-len(images) // columns)
+    width, height = max(i.width for i in images), max(i.height for i in images)
+    sheet = Image.new("RGB", (columns * (width + GAP) + GAP, rows * (height + GAP) + GAP), GAP_COLOR)
+    for k, image in enumerate(images):
+        sheet.paste(image, (GAP + (k % columns) * (width + GAP), GAP + (k // columns) * (height + GAP)))
+    return sheet
+
+
+def image_format(path: Path) -> str:
+    known = Image.registered_extensions()
+    fmt = known.get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(f"cannot tell the image format of {path}; end the file name in .png, .jpg or .webp")
+    return fmt
+
+
+def save_image(image: Image.Image, path: str | Path) -> Path:
+    path = Path(path)
+    _write_atomically(path, lambda tmp: image.save(tmp, format=image_format(path)))
+    return path
+
+
+def save_gif(frames: Sequence[Image.Image], path: str | Path, *, frame_ms: int = 150, bounce: bool = True) -> Path:
+    """An endlessly looping GIF; `bounce` plays the frames forward then back."""
+    path = Path(path)
+    sequence = list(frames) + (list(frames[-2:0:-1]) if bounce else [])
+    _write_atomically(path, lambda tmp: sequence[0].save(
+        tmp, format="GIF", save_all=True, append_images=sequence[1:], duration=frame_ms, loop=0,
+    ))
+    return path
+
+
+def _write_atomically(path: Path, write) -> None:
+    if not path.parent.is_dir():
+        raise InputError(f"cannot write {path}: folder {path.parent} does not exist; create it first")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
