@@ -6,6 +6,7 @@ an interrupted run never leaves a half-written image where a finished one is exp
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -64,3 +65,14 @@ def _write_atomically(path: Path, write) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def numbered(path: str | Path, index: int) -> Path:
+    """apple.png, 3 -> apple_3.png"""
+    path = Path(path)
+    return path.with_name(f"{path.stem}_{index}{path.suffix}")
+
+
+def square_columns(count: int) -> int:
+    """Columns for a grid as close to square as possible."""
+    return max(1, math.ceil(math.sqrt(count)))

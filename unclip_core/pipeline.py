@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,11 +11,12 @@ from omegaconf import OmegaConf
 from PIL.Image import Image
 
 from .catalog import load_catalog
-from .errors import ConfigError, WeightsError
+from .errors import ConfigError, InputError, WeightsError
 from .graph import Components, Graph, build, graph_from_dict
 from .images import to_pil
 from .interfaces import TextEncoding
 from .pipeline_editing import EditingMethods
+from .sampling import sampling_options
 from .weights import GRAPH_FILE, load_module, save_folder, verify_folder
 
 
@@ -95,25 +97,64 @@ class Pipeline(EditingMethods):
         self,
         prompts: Sequence[str],
         *,
+        num_images: int = 1,
         generator: torch.Generator | None = None,
         prior_guidance: float | None = None,
         decoder_guidance: float | None = None,
+        prior_steps: int | None = None,
+        decoder_steps: int | None = None,
+        upsampler_steps: int | None = None,
+        progress: bool = False,
     ) -> torch.Tensor:
-        """Images in [-1, 1] for the prompts: prior, decoder, then every upsampler."""
+        """Images in [-1, 1], `num_images` per prompt (prompt-major): prior, decoder, upsamplers.
+
+        Every stage samples all prompts x num_images in one batch. `*_steps` change the
+        samplers' steps for this call only; `progress` shows a bar per stage.
+        """
         c = self.components
         if c.prior is None or c.decoder is None:
             raise ConfigError("this pipeline has no prior or no decoder; generation needs both")
-        text = self.encode_text(prompts)
-        z_i = c.prior.sample(text, generator=generator, guidance_scale=prior_guidance)
-        images = c.decoder.sample(z_i, text, generator=generator, guidance_scale=decoder_guidance)
-        for upsampler in c.upsamplers:
-            images = upsampler.sample(images, generator=generator)
-        return images
+        if num_images < 1:
+            raise InputError(f"num_images must be at least 1, got {num_images}")
+        stages = {"prior": c.prior, "decoder": c.decoder, **{f"upsampler {i}": u for i, u in enumerate(c.upsamplers)}}
+        steps = {"prior": prior_steps, "decoder": decoder_steps, **{label: upsampler_steps for label in stages if label.startswith("upsampler")}}
+        with sampling_options(stages, steps, progress), self._autocast():
+            text = self.encode_text([p for p in prompts for _ in range(num_images)])
+            z_i = c.prior.sample(text, generator=generator, guidance_scale=prior_guidance)
+            images = c.decoder.sample(z_i, text, generator=generator, guidance_scale=decoder_guidance)
+            for upsampler in c.upsamplers:
+                images = upsampler.sample(images, generator=generator)
+        return images.float()
 
-    def __call__(self, prompt: str | Sequence[str], *, seed: int | None = None, **options) -> list[Image]:
+    def __call__(
+        self,
+        prompt: str | Sequence[str],
+        *,
+        num_images: int = 1,
+        seed: int | None = None,
+        generator: torch.Generator | None = None,
+        progress: bool = True,
+        **options,
+    ) -> list[Image]:
+        """PIL images, `num_images` per prompt, prompt-major. The same `seed` gives the same images.
+
+        Options: prior_guidance, decoder_guidance, prior_steps, decoder_steps, upsampler_steps.
+        """
+        if seed is not None and generator is not None:
+            raise InputError("give either seed= or generator=, not both")
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
-        generator = torch.Generator(self.device).manual_seed(seed) if seed is not None else None
-        return to_pil(self.generate(prompts, generator=generator, **options))
+        if not prompts:
+            raise InputError("no prompt given")
+        if seed is not None:
+            generator = torch.Generator(self.device).manual_seed(seed)
+        images = self.generate(prompts, num_images=num_images, generator=generator, progress=progress, **options)
+        return to_pil(images)
+
+    def _autocast(self):
+        """bf16 autocast on CUDA (fast, and what the GPU recipe trains in); full precision elsewhere."""
+        if self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
 
 def resolve_model(name_or_folder: str | Path | None) -> tuple[Path, dict[str, str]]:

@@ -1,5 +1,5 @@
 """Subcommands of `unclip`. Each module has `add_parser(subparsers)` that sets `run=`."""
 
-from . import config, data, edit, embed, plugins, train
+from . import config, data, edit, embed, generate, plugins, train
 
-COMMANDS = [plugins, config, train, data, embed, edit]
+COMMANDS = [generate, edit, plugins, config, train, data, embed]

@@ -1,4 +1,4 @@
-"""`unclip train STAGE --config FILE [key=value ...]`: train one stage of a graph."""
+"""`unclip train STAGE --config FILE [key=value ...]`: train one stage of a graph, or `all` of them."""
 
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ STAGES = {
     "prior": ("unclip_core.training.prior", "train_prior"),
     "decoder": ("unclip_core.training.decoder", "train_decoder"),
     "upsampler": ("unclip_core.training.upsampler", "train_upsampler"),
+    "all": ("unclip_core.training.recipe", "train_all"),  # every stage above, in order
 }
 
 
 def add_parser(sub) -> None:
     parser = sub.add_parser("train", help="train a stage of the pipeline")
-    parser.add_argument("stage", choices=list(STAGES), help="which stage to train")
+    parser.add_argument("stage", choices=list(STAGES), help="which stage to train; `all` trains every stage in order, skipping finished ones")
     add_graph_arguments(parser)
     parser.set_defaults(run=run)
 

@@ -17,6 +17,9 @@ class StageConfig(BaseModel):
     betas: tuple[float, float] = (0.9, 0.99)
     warmup_steps: int = Field(100, ge=0)
     max_steps: int | None = Field(None, ge=1, description="Overrides trainer.max_steps for this stage.")
+    max_time: str | None = Field(
+        None, description="Wall-clock budget for this stage, 'DD:HH:MM:SS'; overrides trainer.max_time."
+    )
     batch_size: int | None = Field(None, ge=1, description="Overrides data.batch_size for this stage.")
     ema_decay: float | None = Field(0.999, gt=0, lt=1, description="EMA of weights; null turns it off.")
     checkpoint_every_n_steps: int = Field(1000, ge=1)

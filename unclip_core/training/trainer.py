@@ -31,6 +31,8 @@ def make_trainer(
     root = stage_dir(graph, directory or stage)
     if settings.max_steps is not None:
         kwargs["max_steps"] = settings.max_steps
+    if settings.max_time is not None:  # whichever of max_steps and max_time comes first ends the stage
+        kwargs["max_time"] = settings.max_time
     kwargs.setdefault("max_steps", 1000)
     kwargs.setdefault("default_root_dir", str(root))
     logger = kwargs.pop("logger", "csv")
