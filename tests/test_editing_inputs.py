@@ -90,7 +90,7 @@ def test_square_layout_centres_the_canvas():
 def test_outputs_are_written_atomically(tmp_path):
     tiles = [Image.new("RGB", (4, 4), c) for c in ("red", "green", "blue")]
     sheet = grid(tiles, columns=2)
-    assert sheet.size == (2 + 2 * 6, 2 + 2 * 6)
+    assert sheet.size == (2 * 4 + 2, 2 * 4 + 2)  # gaps between tiles only
     save_image(sheet, tmp_path / "grid.png")
     save_gif(tiles, tmp_path / "anim.gif")
     assert Image.open(tmp_path / "anim.gif").n_frames == 4

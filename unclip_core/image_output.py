@@ -20,15 +20,15 @@ GAP_COLOR = (200, 200, 200)
 
 
 def grid(images: Sequence[Image.Image], columns: int | None = None) -> Image.Image:
-    """Tiles left to right, top to bottom; one row (a strip) unless `columns` says otherwise."""
+    """Tiles left to right, top to bottom, GAP pixels apart; one row (a strip) unless `columns` says otherwise."""
     if not images:
         raise ValueError("no images to lay out")
     columns = len(images) if columns is None else max(1, min(columns, len(images)))
     rows = -(-len(images) // columns)
     width, height = max(i.width for i in images), max(i.height for i in images)
-    sheet = Image.new("RGB", (columns * (width + GAP) + GAP, rows * (height + GAP) + GAP), GAP_COLOR)
+    sheet = Image.new("RGB", (columns * (width + GAP) - GAP, rows * (height + GAP) - GAP), GAP_COLOR)
     for k, image in enumerate(images):
-        sheet.paste(image, (GAP + (k % columns) * (width + GAP), GAP + (k // columns) * (height + GAP)))
+        sheet.paste(image, ((k % columns) * (width + GAP), (k // columns) * (height + GAP)))
     return sheet
 
 
