@@ -259,10 +259,10 @@ def files(tmp_path_factory, sources):
 
 
 @pytest.mark.parametrize("command,size", [
-    (["vary", "{a}", "-n", "4", "--eta", "0.8"], (2 + 2 * (SIZE + 2), 2 + 2 * (SIZE + 2))),
-    (["interpolate", "{a}", "{b}", "--frames", "3", "--gif", "{out}.gif"], (2 + 3 * (SIZE + 2), SIZE + 4)),
-    (["interpolate", "--prompts", "a red disk", "a blue disk", "--frames", "2"], (2 + 2 * (SIZE + 2), SIZE + 4)),
-    (["textdiff", "{a}", "--from", "a white disk", "--to", "a red disk", "--steps", "3"], (2 + 3 * (SIZE + 2), SIZE + 4)),
+    (["vary", "{a}", "-n", "4", "--eta", "0.8"], (2 * SIZE + 2, 2 * SIZE + 2)),  # tiles 2px apart
+    (["interpolate", "{a}", "{b}", "--frames", "3", "--gif", "{out}.gif"], (3 * SIZE + 4, SIZE)),
+    (["interpolate", "--prompts", "a red disk", "a blue disk", "--frames", "2"], (2 * SIZE + 2, SIZE)),
+    (["textdiff", "{a}", "--from", "a white disk", "--to", "a red disk", "--steps", "3"], (3 * SIZE + 4, SIZE)),
     (["inpaint", "{a}", "--mask", "{mask}", "a blue disk", "--resample", "2"], (SIZE, SIZE)),
     (["outpaint", "{a}", "--pad", "4", "a blue disk"], (SIZE + 8, SIZE + 8)),
 ], ids=["vary", "interpolate", "interpolate-prompts", "textdiff", "inpaint", "outpaint"])
