@@ -24,14 +24,6 @@ DECODER = {
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Small shared CPUs: two OpenMP threads on busy cores run far slower than one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 class TestUNetDecoderContract(DecoderContract):
     decoder_section = {**DECODER, "image_size": 8, "channels": 8, "attention_resolutions": [4],

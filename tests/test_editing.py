@@ -24,14 +24,6 @@ from .editing_model import COUNT, SIZE, train_editing_pipeline, with_upsampler
 PICKS = [0, 2, 3, 6]  # a white, a yellow, a red and a blue disk
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Small shared CPUs: two OpenMP threads on busy cores run far slower than one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory):

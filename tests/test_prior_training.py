@@ -98,10 +98,7 @@ def registry(monkeypatch):
     registry = build_registry(pm)
     monkeypatch.setattr(unclip_core.plugins, "get_registry", lambda: registry)
     monkeypatch.setattr(unclip_core.training.stages, "get_registry", lambda: registry)
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # shared test machines: avoid oversubscription stalls
     yield registry
-    torch.set_num_threads(before)
 
 
 def write_graph(tmp_path, prior: dict, data: dict) -> str:

@@ -22,14 +22,6 @@ AR = {"type": "ar_prior", **SMALL, "components": 8, "buckets": 32, "temperature"
 TRAINING = {"diffusion_prior": (DIFFUSION, 300, 1e-3), "ar_prior": (AR, 600, 3e-3)}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Test machines are shared: one thread per process avoids oversubscription stalls.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 class EmbeddingPairs(torch.utils.data.Dataset):
     """Items shaped like precomputed-embedding datasets: z_i, z_t, per-token encodings, mask."""

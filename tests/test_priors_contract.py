@@ -1,20 +1,8 @@
 """Every built-in prior passes the PriorContract plugin authors use (untrained, so fast)."""
 
-import pytest
-import torch
-
 from unclip_core.testing import PriorContract
 
 SMALL = {"width": 32, "depth": 2, "heads": 2}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Test machines are shared: one thread per process avoids oversubscription stalls.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 class TestDiffusionPrior(PriorContract):

@@ -9,14 +9,6 @@ from unclip_core.testing import SamplerContract, build_component, gaussian_denoi
 from unclip_plugins.samplers.ddim import ddim_step
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Small shared CPUs: two OpenMP threads on busy cores run far slower than one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def test_path_without_resampling_walks_straight_down():
     assert resampling_path(6, 1, 2) == [0, 1, 2, 3, 4, 5, 6]

@@ -21,14 +21,6 @@ UPSAMPLER = {
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Small shared CPUs: two OpenMP threads on busy cores run far slower than one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 class TestUNetUpsamplerContract(UpsamplerContract):
     upsampler_section = {**UPSAMPLER, "channels": 8, "sampler": {"type": "ddim", "steps": 3}}

@@ -1,7 +1,6 @@
 """Saved pipelines: exact round trips, checksums, clear errors, atomic writes."""
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
