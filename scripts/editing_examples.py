@@ -68,7 +68,7 @@ def main() -> None:
 
     # Interpolation between two images, inverted latents at both ends.
     a, _ = find(items, "large", "blue", "circle")
-    b, _ = find(items, "large", "yellow", "square")
+    b, _ = find(items, "large", "square")
     save_image(grid(enlarge(pipe.interpolate(a, b, frames=8, seed=seed), s)), out / "editing_interpolation.png")
 
     # Text diff: the color word changes between the two captions.
