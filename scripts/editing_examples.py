@@ -2,8 +2,9 @@
 
     PYTHONPATH=. python scripts/editing_examples.py --model PIPELINE_FOLDER [--out docs/images]
 
-Sources are items of the `shapes` set rendered at the pipeline's output size; tiles are shown
-enlarged (nearest neighbour, --scale) so small models' images stay visible.
+Sources are items of the `shapes` set, or with `--source emoji` (for the bundled emoji model)
+rendered emoji, at the pipeline's output size; tiles are shown enlarged (nearest neighbour,
+--scale) so small models' images stay visible.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from PIL import Image
 from unclip_core.image_output import grid, save_image
 from unclip_core.images import to_pil
 from unclip_core.pipeline import Pipeline
+from unclip_plugins.datasets.emoji import EmojiConfig, EmojiSource
 from unclip_plugins.datasets.shapes import ShapesConfig, ShapesSource
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
@@ -50,6 +52,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(OUT), help="folder for the PNGs")
     parser.add_argument("--scale", type=int, default=3, help="display enlargement of every tile")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--source", choices=["shapes", "emoji"], default="shapes", help="where source images come from")
     args = parser.parse_args()
     out, s, seed = Path(args.out), args.scale, args.seed
     out.mkdir(parents=True, exist_ok=True)
@@ -57,6 +60,9 @@ def main() -> None:
     pipe = Pipeline.from_pretrained(args.model)
     c = pipe.components
     size = c.upsamplers[-1].to_size if c.upsamplers else c.decoder.image_size
+    if args.source == "emoji":
+        emoji_examples(pipe, EmojiSource(EmojiConfig(image_size=size)).train_set(), out, s, seed, size)
+        return
     items = ShapesSource(ShapesConfig(image_size=size, phrasings=False, train_size=512)).train_set()
 
     # Variations: one row per eta (0, 0.5, 1), each [source, 4 variations].
@@ -87,6 +93,32 @@ def main() -> None:
     image, caption = find(items, "small", "center")
     filled = pipe.outpaint(image, caption, pad=size // 4, n=3, seed=seed)
     save_image(grid(enlarge([image, *filled], s)), out / "editing_outpaint.png")
+    print(f"wrote docs images to {out}")
+
+
+def emoji_examples(pipe: Pipeline, items, out: Path, s: int, seed: int, size: int) -> None:
+    """The same five figures from rendered emoji, edited with emoji names as captions."""
+
+    def named(name: str) -> Image.Image:
+        for i in range(len(items)):
+            if items[i]["caption"] == name:
+                return to_pil(items[i]["image"][None])[0]
+        raise SystemExit(f"no emoji is named '{name}' in the training split")
+
+    rows = []
+    for eta in (0.0, 0.5, 1.0):
+        rows += [named("grinning face"), *pipe.vary(named("grinning face"), n=4, eta=eta, seed=seed)]
+    save_image(grid(enlarge(rows, s), columns=5), out / "editing_variations.png")
+    frames = pipe.interpolate(named("red heart"), named("grinning face"), frames=8, seed=seed)
+    save_image(grid(enlarge(frames, s)), out / "editing_interpolation.png")
+    frames = pipe.text_diff(named("red heart"), "red heart", "blue heart", steps=5, max_theta=0.5, seed=seed)
+    save_image(grid(enlarge(frames, s)), out / "editing_text_diff.png")
+    image = named("thumbs up")
+    mask = mask_like(image, (0.25, 0.25, 0.75, 0.75))
+    fills = pipe.inpaint(image, mask, "red heart", n=3, seed=seed) + pipe.inpaint(image, mask, "red heart", n=3, resample=4, seed=seed)
+    save_image(grid(enlarge([image, mask.convert("RGB"), *fills], s), columns=8), out / "editing_inpaint.png")
+    image = named("sun")
+    save_image(grid(enlarge([image, *pipe.outpaint(image, "sun", pad=size // 4, n=3, seed=seed)], s)), out / "editing_outpaint.png")
     print(f"wrote docs images to {out}")
 
 
