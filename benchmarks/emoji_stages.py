@@ -1,0 +1,99 @@
+"""Each stage of a pipeline on held-out emoji: prior similarities, decoder reconstruction, upsampling.
+
+    python benchmarks/emoji_stages.py [--model unclip-emoji] [--limit 128] [--grid docs/images/decoder_emoji_grid.png]
+
+- prior: mean cos(predicted z_i, true z_i), cos with the caption's z_t and with another caption's
+  z_t, for the model's prior and for the caption-only baseline z_i := z_t;
+- decoder: MSE (pixels in [-1, 1]) of images decoded from the true z_i, and from another emoji's
+  z_i (rolled by one), against the true image at the decoder's size (same noise for both);
+- upsampler: PSNR of each stage's output against the true image, next to bicubic upsampling.
+Prints a table and writes benchmarks/results/emoji_stages.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from emoji_quality import load_emoji  # benchmarks/emoji_quality.py
+from unclip_core.image_output import grid, save_image
+from unclip_core.images import to_pil
+from unclip_core.metrics import prior_similarities
+from unclip_core.pipeline import Pipeline
+
+from common import print_table, setup_device, write_json  # benchmarks/common.py
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def resize(images: torch.Tensor, size: int) -> torch.Tensor:
+    if images.shape[-1] == size:
+        return images
+    return F.interpolate(images, size=(size, size), mode="bicubic", antialias=True, align_corners=False).clamp(-1, 1)
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Over pixels in [-1, 1] (peak-to-peak 2)."""
+    return 10 * math.log10(4 / F.mse_loss(a.float(), b.float()).item())
+
+
+@torch.no_grad()
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=None, help="pipeline folder or name (default: the default model)")
+    parser.add_argument("--limit", type=int, default=128, help="held-out emoji to use")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--grid", default=None, help="also write true | from true z_i | from another z_i, 8 emoji")
+    parser.add_argument("--out", type=Path, default=RESULTS / "emoji_stages.json")
+    args = parser.parse_args()
+
+    device, _ = setup_device(args.device)
+    pipe = Pipeline.from_pretrained(args.model).to(device)
+    c = pipe.components
+    _, images, names, val = load_emoji(pipe)
+    val = val[: args.limit]
+    truth, prompts = images[val].to(device), [names[i] for i in val]
+    z_i = pipe.encode_image(truth).float()
+    text = pipe.encode_text(prompts)
+    rows = []
+
+    generator = torch.Generator(device).manual_seed(args.seed)
+    predicted = c.prior.sample(text, generator=generator).float()
+    for name, guess in ((f"prior: {c.prior.name}", predicted), ("prior: text_as_image", text.embedding.float())):
+        sims = prior_similarities(guess, z_i, text.embedding)
+        rows.append({"stage": name, "measure": "cos to true z_i / to z_t / to other z_t",
+                     "value": f"{sims['cos_true']:.3f} / {sims['cos_text']:.3f} / {sims['cos_unrelated']:.3f}"})
+
+    size = c.decoder.image_size
+    noise = torch.randn(len(val), 3, size, size, generator=generator, device=device)
+    base_truth = resize(truth, size)
+    decoded = {}
+    for label, embedding in (("true z_i", z_i), ("another emoji's z_i", z_i.roll(1, 0))):
+        decoded[label] = c.decoder.sample(embedding, text, noise=noise.clone()).float()
+        rows.append({"stage": f"decoder {size}px", "measure": f"MSE from {label}",
+                     "value": f"{F.mse_loss(decoded[label], base_truth).item():.4f}"})
+
+    for up in c.upsamplers:
+        target, low = resize(truth, up.to_size), resize(truth, up.from_size)
+        generator = torch.Generator(device).manual_seed(args.seed)
+        out = up.sample(low, generator=generator).float()
+        rows.append({"stage": f"upsampler {up.from_size}->{up.to_size}", "measure": "PSNR dB: model / bicubic",
+                     "value": f"{psnr(out, target):.2f} / {psnr(resize(low, up.to_size), target):.2f}"})
+
+    print_table(rows)
+    write_json(args.out, device, {"model": args.model or "default", "held_out": len(val)}, rows)
+    if args.grid:
+        columns = [base_truth[:8], decoded["true z_i"][:8], decoded["another emoji's z_i"][:8]]
+        tiles = [to_pil(column[i : i + 1])[0] for i in range(min(8, len(val))) for column in columns]
+        tiles = [t.resize((t.width * 3, t.height * 3)) for t in tiles]
+        save_image(grid(tiles, columns=6), args.grid)
+        print(f"wrote {args.grid}")
+
+
+if __name__ == "__main__":
+    main()
