@@ -64,6 +64,11 @@ def image_tensor(image: Image.Image) -> Tensor:
     return from_pil([image])
 
 
+def load_image(source: ImageSource, size: int | tuple[int, int]) -> Tensor:
+    """Open any image source as a (1, 3, H, W) tensor in [-1, 1] at the model's size."""
+    return resized(image_tensor(open_image(source)), size)
+
+
 def resized(images: Tensor, size: int | tuple[int, int], what: str = "image") -> Tensor:
     """Images resized to `size` (antialiased bicubic), logging that they were."""
     target = (size, size) if isinstance(size, int) else tuple(size)

@@ -22,7 +22,7 @@ from unclip_core.pipeline import Pipeline
 from .decoding import (
     captions, ddim, decode, decoder_of, embed_images, expand, generator_for, invert, output_size, resolve_guidance,
 )
-from .inputs import ImageSource, image_tensor, open_image, resized
+from .inputs import ImageSource, load_image
 from .slerp import slerp
 
 
@@ -69,7 +69,7 @@ class Interpolation(EditingOperation):
         inverted = inputs.images is not None and c.latent == "inverted"
         if inputs.images is not None:
             size = output_size(pipeline)
-            sources = [resized(image_tensor(open_image(s)), size) for s in inputs.images]
+            sources = [load_image(s, size) for s in inputs.images]
             ends = torch.cat(sources)
             z_ends = embed_images(pipeline, ends)
         else:

@@ -21,7 +21,7 @@ from unclip_core.interfaces import ComponentConfig, EditingOperation, EditInputs
 from unclip_core.pipeline import Pipeline
 
 from .decoding import captions, ddim, decode, embed_images, expand, generator_for, invert, output_size, resolve_guidance
-from .inputs import ImageSource, image_tensor, open_image, resized
+from .inputs import ImageSource, load_image
 from .slerp import slerp
 
 
@@ -65,7 +65,7 @@ class TextDiff(EditingOperation):
 
     def apply(self, pipeline: Pipeline, inputs: TextDiffInputs) -> list[Image]:
         c = self.config
-        image = resized(image_tensor(open_image(inputs.image)), output_size(pipeline))
+        image = load_image(inputs.image, output_size(pipeline))
         z_i = embed_images(pipeline, image)
         z_t = pipeline.encode_text([inputs.source, inputs.target]).embedding.float()
         z = text_diff_embeddings(z_i[0], z_t[0], z_t[1], thetas(c.steps, c.max_theta))

@@ -18,7 +18,7 @@ from unclip_core.interfaces import ComponentConfig, EditingOperation, EditInputs
 from unclip_core.pipeline import Pipeline
 
 from .decoding import captions, ddim, decode, embed_images, expand, generator_for, invert, output_size, resolve_guidance
-from .inputs import ImageSource, image_tensor, open_image, resized
+from .inputs import ImageSource, load_image
 
 
 class VariationsConfig(ComponentConfig):
@@ -45,7 +45,7 @@ class Variations(EditingOperation):
 
     def apply(self, pipeline: Pipeline, inputs: VariationsInputs) -> list[Image]:
         c = self.config
-        image = resized(image_tensor(open_image(inputs.image)), output_size(pipeline))
+        image = load_image(inputs.image, output_size(pipeline))
         z_i = embed_images(pipeline, image)
         text = captions(pipeline, inputs.prompt, 1)
         noise = expand(invert(pipeline, image, z_i, text), inputs.n) if c.keep_latent else None

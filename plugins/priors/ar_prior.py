@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 from torch import Generator, Tensor, nn
 
 from unclip_core.errors import ConfigError
-from unclip_core.interfaces import ComponentConfig, EncoderSpec, Prior, TextEncoding
+from unclip_core.interfaces import EncoderDimensions, EncoderSpec, Prior, TextEncoding
 
 from . import quantization as q
 from .conditioning import CaptionPrefix
@@ -18,10 +18,7 @@ from .token_sampling import guide_logits, sample_tokens
 from .transformer import CausalTransformer
 
 
-class ARPriorConfig(ComponentConfig):
-    embed_dim: int | None = Field(None, description="Must match the encoder when set; null takes the encoder's.")
-    text_width: int | None = None
-    context_length: int | None = None
+class ARPriorConfig(EncoderDimensions):
     width: int = Field(256, ge=8)
     depth: int = Field(6, ge=1)
     heads: int = Field(4, ge=1)

@@ -12,7 +12,7 @@ from torch import Generator, Tensor, nn
 
 from unclip_core.diffusion import NoiseSchedule, Prediction, ScheduleKind, guided_denoiser, training_target, x0_from_prediction
 from unclip_core.errors import ConfigError
-from unclip_core.interfaces import ComponentConfig, EncoderSpec, Prior, Sampler, TextEncoding
+from unclip_core.interfaces import EncoderDimensions, EncoderSpec, Prior, Sampler, TextEncoding
 
 from .conditioning import CaptionPrefix, conditioning
 from .selection import best_of_n
@@ -23,10 +23,7 @@ from .transformer import CausalTransformer
 TAIL_TOKENS = 3
 
 
-class DiffusionPriorConfig(ComponentConfig):
-    embed_dim: int | None = Field(None, description="Must match the encoder when set; null takes the encoder's.")
-    text_width: int | None = None
-    context_length: int | None = None
+class DiffusionPriorConfig(EncoderDimensions):
     width: int = Field(256, ge=8)
     depth: int = Field(6, ge=1)
     heads: int = Field(4, ge=1)

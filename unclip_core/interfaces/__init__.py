@@ -1,6 +1,6 @@
 """One abstract base per concept. The interface a class subclasses is its kind."""
 
-from .component import Component, ComponentConfig
+from .component import Component, ComponentConfig, EncoderDimensions
 from .dataset import DataConfig, DataSource, Pair
 from .decoder import Decoder
 from .editing import EditingOperation, EditInputs
@@ -32,6 +32,7 @@ __all__ = [
     "EditInputs",
     "EditingOperation",
     "Encoder",
+    "EncoderDimensions",
     "EncoderSpec",
     "Pair",
     "Prior",

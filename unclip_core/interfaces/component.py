@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ComponentConfig(BaseModel):
     """Base of every component's nested `Config`: unknown keys are errors, not silently ignored."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EncoderDimensions(ComponentConfig):
+    """Dimensions a component may state; the graph checks each one set against the encoder."""
+
+    embed_dim: int | None = Field(None, description="Must match the encoder when set; null takes the encoder's.")
+    text_width: int | None = Field(None, description="Must match the encoder when set; null takes the encoder's.")
+    context_length: int | None = Field(None, description="Must match the encoder when set; null takes the encoder's.")
 
 
 class Component:
