@@ -1,6 +1,7 @@
 """Each stage of a pipeline on held-out emoji: prior similarities, decoder reconstruction, upsampling.
 
     python benchmarks/emoji_stages.py [--model unclip-emoji] [--limit 128] [--grid docs/images/decoder_emoji_grid.png]
+    python benchmarks/emoji_stages.py --only prior --set prior.temperature=0.7   # one stage, other settings
 
 - prior: mean cos(predicted z_i, true z_i), cos with the caption's z_t and with another caption's
   z_t, for the model's prior and for the caption-only baseline z_i := z_t;
@@ -49,11 +50,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--grid", default=None, help="also write true | from true z_i | from another z_i, 8 emoji")
+    parser.add_argument("--only", choices=["prior", "decoder", "upsampler"], default=None, help="measure one stage")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override the model's graph, e.g. prior.temperature=0.7 (repeatable)")
     parser.add_argument("--out", type=Path, default=RESULTS / "emoji_stages.json")
     args = parser.parse_args()
+    if args.grid and args.only not in (None, "decoder"):
+        parser.error("--grid shows the decoder: drop it or use --only decoder")
 
     device, _ = setup_device(args.device)
-    pipe = Pipeline.from_pretrained(args.model).to(device)
+    pipe = Pipeline.from_pretrained(args.model, overrides=args.overrides).to(device)
     c = pipe.components
     _, images, names, val = load_emoji(pipe)
     val = val[: args.limit]
@@ -62,23 +68,26 @@ def main() -> None:
     text = pipe.encode_text(prompts)
     rows = []
 
+    stages = {"prior", "decoder", "upsampler"} if args.only is None else {args.only}
     generator = torch.Generator(device).manual_seed(args.seed)
-    predicted = c.prior.sample(text, generator=generator).float()
-    for name, guess in ((f"prior: {c.prior.name}", predicted), ("prior: text_as_image", text.embedding.float())):
-        sims = prior_similarities(guess, z_i, text.embedding)
-        rows.append({"stage": name, "measure": "cos to true z_i / to z_t / to other z_t",
-                     "value": f"{sims['cos_true']:.3f} / {sims['cos_text']:.3f} / {sims['cos_unrelated']:.3f}"})
+    predicted = c.prior.sample(text, generator=generator).float()  # drawn always: keeps the decoder's noise fixed
+    if "prior" in stages:
+        for name, guess in ((f"prior: {c.prior.name}", predicted), ("prior: text_as_image", text.embedding.float())):
+            sims = prior_similarities(guess, z_i, text.embedding)
+            rows.append({"stage": name, "measure": "cos to true z_i / to z_t / to other z_t",
+                         "value": f"{sims['cos_true']:.3f} / {sims['cos_text']:.3f} / {sims['cos_unrelated']:.3f}"})
 
-    size = c.decoder.image_size
-    noise = torch.randn(len(val), 3, size, size, generator=generator, device=device)
-    base_truth = resize(truth, size)
     decoded = {}
-    for label, embedding in (("true z_i", z_i), ("another emoji's z_i", z_i.roll(1, 0))):
-        decoded[label] = c.decoder.sample(embedding, text, noise=noise.clone()).float()
-        rows.append({"stage": f"decoder {size}px", "measure": f"MSE from {label}",
-                     "value": f"{F.mse_loss(decoded[label], base_truth).item():.4f}"})
+    if "decoder" in stages:
+        size = c.decoder.image_size
+        noise = torch.randn(len(val), 3, size, size, generator=generator, device=device)
+        base_truth = resize(truth, size)
+        for label, embedding in (("true z_i", z_i), ("another emoji's z_i", z_i.roll(1, 0))):
+            decoded[label] = c.decoder.sample(embedding, text, noise=noise.clone()).float()
+            rows.append({"stage": f"decoder {size}px", "measure": f"MSE from {label}",
+                         "value": f"{F.mse_loss(decoded[label], base_truth).item():.4f}"})
 
-    for up in c.upsamplers:
+    for up in c.upsamplers if "upsampler" in stages else ():
         target, low = resize(truth, up.to_size), resize(truth, up.from_size)
         generator = torch.Generator(device).manual_seed(args.seed)
         out = up.sample(low, generator=generator).float()
@@ -86,7 +95,8 @@ def main() -> None:
                      "value": f"{psnr(out, target):.2f} / {psnr(resize(low, up.to_size), target):.2f}"})
 
     print_table(rows)
-    write_json(args.out, device, {"model": args.model or "default", "held_out": len(val)}, rows)
+    settings = {"model": args.model or "default", "held_out": len(val), "only": args.only, "overrides": args.overrides}
+    write_json(args.out, device, settings, rows)
     if args.grid:
         columns = [base_truth[:8], decoded["true z_i"][:8], decoded["another emoji's z_i"][:8]]
         tiles = [to_pil(column[i : i + 1])[0] for i in range(min(8, len(val))) for column in columns]

@@ -191,6 +191,20 @@ def test_key_value_cache_matches_the_full_forward():
     torch.testing.assert_close(torch.cat(steps, 1), full, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("name", ["diffusion_prior", "ar_prior"])
+def test_dropout_acts_in_training_only(name):
+    section = {**TRAINING[name][0], "dropout": 0.3}
+    prior = build_component("prior", section, spec=SPEC)
+    model = prior.transformer
+    x, valid = torch.randn(2, 5, SMALL["width"]), torch.ones(2, 5, dtype=torch.bool)
+    torch.manual_seed(0)
+    first, second = model.train()(x, valid)[0], model(x, valid)[0]
+    assert not torch.allclose(first, second)  # a different mask each call
+    assert torch.equal(model.eval()(x, valid)[0], model(x, valid)[0])
+    with pytest.raises(ConfigError, match="dropout"):
+        build_component("prior", {**section, "dropout": 1.0}, spec=SPEC)
+
+
 def test_top_p_keeps_the_smallest_nucleus():
     logits = torch.tensor([[0.2, 0.5, 0.3]]).log()
     assert torch.isinf(top_p_filter(logits, 0.6)).tolist() == [[True, False, False]]
@@ -212,6 +226,18 @@ def test_timestep_embedding_tells_timesteps_apart():
     assert torch.cdist(emb, emb).fill_diagonal_(1.0).min() > 0.1
 
 
+@pytest.mark.parametrize("dot_drop_prob, trained_rows", [(0.0, "bins"), (1.0, "no-dot row")])
+def test_dot_dropout_trains_the_no_dot_row(dot_drop_prob, trained_rows):
+    """Without a trained "no dot product" row, sampling with dot_quantile: null would read noise."""
+    prior = build_component("prior", {**AR, "cond_drop_prob": 0.0, "dot_drop_prob": dot_drop_prob}, spec=SPEC)
+    z_i, text = synthetic_prior_task(SPEC, 512, seed=0)
+    prior.fit_statistics(z_i, text.embedding)
+    prior.loss(z_i, text).backward()
+    row_has_grad = prior.dot.weight.grad.abs().sum(-1) > 0
+    assert bool(row_has_grad[-1]) == (trained_rows == "no-dot row")
+    assert bool(row_has_grad[:-1].any()) == (trained_rows == "bins")
+
+
 # ---- clear errors ---------------------------------------------------------------------------
 def test_unfitted_ar_prior_says_what_to_do():
     prior = build_component("prior", AR, spec=SPEC)
@@ -222,6 +248,8 @@ def test_unfitted_ar_prior_says_what_to_do():
 def test_impossible_configs_name_the_fix():
     with pytest.raises(ConfigError, match="components"):
         build_component("prior", {**AR, "components": 64}, spec=SPEC)
+    with pytest.raises(ConfigError, match="dot_drop_prob"):
+        build_component("prior", {**AR, "dot_quantile": None}, spec=SPEC)
     with pytest.raises(ConfigError, match="divisible"):
         build_component("prior", {**DIFFUSION, "heads": 3}, spec=SPEC)
     with pytest.raises(ConfigError, match="steps"):

@@ -10,31 +10,34 @@ from pydantic import Field, model_validator
 from torch import Generator, Tensor, nn
 
 from unclip_core.errors import ConfigError
-from unclip_core.interfaces import EncoderDimensions, EncoderSpec, Prior, TextEncoding
+from unclip_core.interfaces import EncoderSpec, Prior, TextEncoding
 
 from . import quantization as q
 from .conditioning import CaptionPrefix
 from .token_sampling import guide_logits, sample_tokens
-from .transformer import CausalTransformer
+from .transformer import CausalTransformer, TransformerPriorConfig
 
 
-class ARPriorConfig(EncoderDimensions):
-    width: int = Field(256, ge=8)
-    depth: int = Field(6, ge=1)
-    heads: int = Field(4, ge=1)
+class ARPriorConfig(TransformerPriorConfig):
     components: int = Field(32, ge=1, description="PCA components kept of z_i (at most embed_dim).")
     buckets: int = Field(256, ge=2, description="Discrete bins per PCA component.")
     dot_buckets: int = Field(16, ge=2, description="Bins of the conditioning dot product z_i . z_t.")
-    dot_quantile: float = Field(0.9, ge=0, le=1, description="Sample with the bin of this quantile of z_i . z_t.")
+    dot_quantile: float | None = Field(
+        0.9, ge=0, le=1, description="Sample with the bin of this quantile of z_i . z_t; null: without the dot product."
+    )
+    dot_drop_prob: float = Field(
+        0.0, ge=0, le=1, description="Train without the dot product this often (needed to sample with dot_quantile: null)."
+    )
     cond_drop_prob: float = Field(0.1, ge=0, lt=1, description="Caption dropout for classifier-free guidance.")
     guidance_scale: float = Field(1.0, ge=0, description="Default guidance at sampling; 1 is unguided.")
     temperature: float = Field(1.0, ge=0, description="Sampling temperature; 0 is greedy.")
     top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling; 1 keeps every token.")
 
     @model_validator(mode="after")
-    def _heads_divide_width(self):
-        if self.width % self.heads:
-            raise ValueError(f"width {self.width} must be divisible by heads {self.heads}")
+    def _unconditioned_dot_is_trained(self):
+        if self.dot_quantile is None and self.dot_drop_prob == 0:
+            raise ValueError("dot_quantile: null samples without the dot product, which only a prior trained "
+                             "with dot_drop_prob > 0 has learned; set dot_drop_prob (e.g. 0.5) or a dot_quantile")
         return self
 
 
@@ -55,12 +58,12 @@ class ARPrior(Prior):
         self.spec = spec
         width, comps = config.width, config.components
         self.prefix = CaptionPrefix(spec, width)
-        self.dot = nn.Embedding(config.dot_buckets + 1, width)  # last row: dropped caption
+        self.dot = nn.Embedding(config.dot_buckets + 1, width)  # last row: no dot product (or no caption)
         # One table for all components: quantile bins make bin k of every component the same rank.
         self.codes = nn.Embedding(config.buckets, width)
         # Prefix (caption tokens, z_t, dot), then every code but the last.
         self.positions = nn.Parameter(torch.randn(spec.context_length + 2 + comps - 1, width) * 0.02)
-        self.transformer = CausalTransformer(width, config.depth, config.heads)
+        self.transformer = CausalTransformer(width, config.depth, config.heads, config.dropout)
         self.head = nn.Linear(width, config.buckets)
         self.register_buffer("pca_mean", torch.zeros(spec.embed_dim))
         self.register_buffer("pca_basis", torch.zeros(comps, spec.embed_dim))
@@ -96,7 +99,9 @@ class ARPrior(Prior):
         codes = self.encode(image_embedding)
         batch = codes.shape[0]
         drop = torch.rand(batch, device=codes.device) < self.config.cond_drop_prob
-        start, valid = self._start(text, drop, self.dot_codes(image_embedding, text.embedding))
+        no_dot = torch.rand(batch, device=codes.device) < self.config.dot_drop_prob
+        dot_code = torch.where(no_dot, self.config.dot_buckets, self.dot_codes(image_embedding, text.embedding))
+        start, valid = self._start(text, drop, dot_code)
         prefix_len = start.shape[1]
         inputs = self.codes(codes[:, :-1]) + self.positions[prefix_len:]
         tokens = torch.cat([start, inputs], 1)
@@ -132,7 +137,9 @@ class ARPrior(Prior):
         self._check_fitted()
         scale = self.config.guidance_scale if guidance_scale is None else guidance_scale
         batch, device = len(text), self.pca_mean.device
-        dot_code = torch.full((batch,), q.quantile_bin(self.config.dot_quantile, self.config.dot_buckets), device=device)
+        quantile = self.config.dot_quantile
+        dot_bin = self.config.dot_buckets if quantile is None else q.quantile_bin(quantile, self.config.dot_buckets)
+        dot_code = torch.full((batch,), dot_bin, device=device)
         drop = torch.zeros(batch, dtype=torch.bool, device=device)
         if scale != 1.0:  # conditional and unconditional rows in one batch, sharing every token
             text = TextEncoding(*(torch.cat([v, v]) for v in (text.embedding, text.tokens, text.mask)))

@@ -7,38 +7,29 @@ from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
-from pydantic import Field, model_validator
+from pydantic import Field
 from torch import Generator, Tensor, nn
 
 from unclip_core.diffusion import NoiseSchedule, Prediction, ScheduleKind, guided_denoiser, training_target, x0_from_prediction
 from unclip_core.errors import ConfigError
-from unclip_core.interfaces import EncoderDimensions, EncoderSpec, Prior, Sampler, TextEncoding
+from unclip_core.interfaces import EncoderSpec, Prior, Sampler, TextEncoding
 
 from .conditioning import CaptionPrefix, conditioning
 from .selection import best_of_n
 from .standardize import fit_mean_std, standardize, unstandardize
-from .transformer import CausalTransformer
+from .transformer import CausalTransformer, TransformerPriorConfig
 
 # Tokens after the caption prefix: timestep, noised z_i, output query.
 TAIL_TOKENS = 3
 
 
-class DiffusionPriorConfig(EncoderDimensions):
-    width: int = Field(256, ge=8)
-    depth: int = Field(6, ge=1)
-    heads: int = Field(4, ge=1)
+class DiffusionPriorConfig(TransformerPriorConfig):
     timesteps: int = Field(1000, ge=2)
     schedule: ScheduleKind = "cosine"
     prediction: Prediction = Field("x0", description="What the network predicts; the paper predicts x0.")
     cond_drop_prob: float = Field(0.1, ge=0, lt=1, description="Caption dropout for classifier-free guidance.")
     guidance_scale: float = Field(1.0, ge=0, description="Default guidance at sampling; 1 is unguided.")
     samples_per_prompt: int = Field(2, ge=1, description="Draw n, keep the one with the highest z_i . z_t.")
-
-    @model_validator(mode="after")
-    def _heads_divide_width(self):
-        if self.width % self.heads:
-            raise ValueError(f"width {self.width} must be divisible by heads {self.heads}")
-        return self
 
 
 def timestep_embedding(t: Tensor, width: int, max_period: float = 10_000.0) -> Tensor:
@@ -73,7 +64,7 @@ class DiffusionPrior(Prior):
         self.noised = nn.Linear(dim, width)
         self.query = nn.Parameter(torch.randn(width) * 0.02)
         self.positions = nn.Parameter(torch.randn(spec.context_length + 1 + TAIL_TOKENS, width) * 0.02)
-        self.transformer = CausalTransformer(width, config.depth, config.heads)
+        self.transformer = CausalTransformer(width, config.depth, config.heads, config.dropout)
         self.out = nn.Linear(width, dim)
         self.register_buffer("image_mean", torch.zeros(dim))
         self.register_buffer("image_std", torch.ones(dim))

@@ -4,10 +4,28 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from pydantic import Field, model_validator
 from torch import Tensor, nn
+
+from unclip_core.interfaces import EncoderDimensions
 
 # Per layer: (keys, values), each (B, heads, S, head_width), for incremental decoding.
 Cache = list[tuple[Tensor, Tensor]]
+
+
+class TransformerPriorConfig(EncoderDimensions):
+    """The settings every transformer prior shares."""
+
+    width: int = Field(256, ge=8)
+    depth: int = Field(6, ge=1)
+    heads: int = Field(4, ge=1)
+    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on attention and residual branches (small data sets overfit).")
+
+    @model_validator(mode="after")
+    def _heads_divide_width(self):
+        if self.width % self.heads:
+            raise ValueError(f"width {self.width} must be divisible by heads {self.heads}")
+        return self
 
 
 def causal_mask(key_valid: Tensor, queries: int) -> Tensor:
@@ -26,11 +44,12 @@ def causal_mask(key_valid: Tensor, queries: int) -> Tensor:
 
 
 class Block(nn.Module):
-    """Pre-norm attention + MLP."""
+    """Pre-norm attention + MLP, with dropout on attention weights and on both residual branches."""
 
-    def __init__(self, width: int, heads: int, mlp_ratio: int = 4) -> None:
+    def __init__(self, width: int, heads: int, mlp_ratio: int = 4, dropout: float = 0.0) -> None:
         super().__init__()
-        self.heads = heads
+        self.heads, self.dropout = heads, dropout
+        self.residual_dropout = nn.Dropout(dropout)
         self.norm1 = nn.LayerNorm(width)
         self.qkv = nn.Linear(width, 3 * width)
         self.proj = nn.Linear(width, width)
@@ -42,20 +61,20 @@ class Block(nn.Module):
         q, k, v = self.qkv(self.norm1(x)).view(batch, length, 3, self.heads, width // self.heads).permute(2, 0, 3, 1, 4)
         if past is not None:
             k, v = torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)
-        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        x = x + self.proj(attended.transpose(1, 2).reshape(batch, length, width))
-        x = x + self.mlp(self.norm2(x))
+        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
+        x = x + self.residual_dropout(self.proj(attended.transpose(1, 2).reshape(batch, length, width)))
+        x = x + self.residual_dropout(self.mlp(self.norm2(x)))
         return x, (k, v)
 
 
 class CausalTransformer(nn.Module):
     """Stack of blocks ending in a LayerNorm; attention is causal and skips invalid keys."""
 
-    def __init__(self, width: int, depth: int, heads: int) -> None:
+    def __init__(self, width: int, depth: int, heads: int, dropout: float = 0.0) -> None:
         super().__init__()
         if width % heads:
             raise ValueError(f"width {width} is not divisible by heads {heads}; pick heads that divide width")
-        self.blocks = nn.ModuleList(Block(width, heads) for _ in range(depth))
+        self.blocks = nn.ModuleList(Block(width, heads, dropout=dropout) for _ in range(depth))
         self.norm = nn.LayerNorm(width)
 
     def forward(self, x: Tensor, key_valid: Tensor, past: Cache | None = None) -> tuple[Tensor, Cache]:
