@@ -95,7 +95,8 @@ def main() -> None:
                      "value": f"{psnr(out, target):.2f} / {psnr(resize(low, up.to_size), target):.2f}"})
 
     print_table(rows)
-    settings = {"model": args.model or "default", "held_out": len(val), "only": args.only, "overrides": args.overrides}
+    settings = {"model": args.model or "default", "held_out": len(val), "only": args.only, "overrides": args.overrides,
+                "prior": pipe.graph.prior.to_dict()}
     write_json(args.out, device, settings, rows)
     if args.grid:
         columns = [base_truth[:8], decoded["true z_i"][:8], decoded["another emoji's z_i"][:8]]
