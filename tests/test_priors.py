@@ -238,6 +238,20 @@ def test_dot_dropout_trains_the_no_dot_row(dot_drop_prob, trained_rows):
     assert bool(row_has_grad[:-1].any()) == (trained_rows == "bins")
 
 
+def test_sampling_without_the_dot_product_reads_the_no_dot_row():
+    z_i, text = synthetic_prior_task(SPEC, 512, seed=0)
+    prior = build_component("prior", {**AR, "dot_drop_prob": 0.5, "dot_quantile": None}, spec=SPEC).eval()
+    prior.fit_statistics(z_i, text.embedding)
+    rows_read = []
+    prior.dot.register_forward_hook(lambda module, inputs, output: rows_read.append(inputs[0].unique().tolist()))
+    text = text.index(slice(0, 8))
+    samples = prior.sample(text)
+    prior.config = prior.config.model_copy(update={"dot_quantile": 0.9})
+    prior.sample(text)
+    assert rows_read == [[prior.config.dot_buckets], [q.quantile_bin(0.9, prior.config.dot_buckets)]]
+    assert torch.allclose(samples.norm(dim=-1), torch.ones(8), atol=1e-5)
+
+
 # ---- clear errors ---------------------------------------------------------------------------
 def test_unfitted_ar_prior_says_what_to_do():
     prior = build_component("prior", AR, spec=SPEC)
