@@ -58,7 +58,7 @@ class ARPrior(Prior):
         self.spec = spec
         width, comps = config.width, config.components
         self.prefix = CaptionPrefix(spec, width)
-        self.dot = nn.Embedding(config.dot_buckets + 1, width)  # last row: no dot product (or no caption)
+        self.dot = nn.Embedding(config.dot_buckets + 1, width)  # the extra row is `no_dot`
         # One table for all components: quantile bins make bin k of every component the same rank.
         self.codes = nn.Embedding(config.buckets, width)
         # Prefix (caption tokens, z_t, dot), then every code but the last.
@@ -87,11 +87,16 @@ class ARPrior(Prior):
         dots = (image_embedding.float() * text_embedding.float()).sum(-1, keepdim=True)
         return q.bucketize(dots, self.dot_edges)[:, 0]
 
+    @property
+    def no_dot(self) -> int:
+        """The dot-product code meaning "unknown": a dropped caption, dot_drop_prob, dot_quantile: null."""
+        return self.config.dot_buckets
+
     # ---- the network ----------------------------------------------------------------------
     def _start(self, text: TextEncoding, drop: Tensor, dot_code: Tensor) -> tuple[Tensor, Tensor]:
         """Prefix tokens (with positions) and key validity: caption, z_t, dot product."""
         prefix, valid = self.prefix(text.tokens, text.mask, text.embedding, drop)
-        dot = self.dot(torch.where(drop, self.config.dot_buckets, dot_code))
+        dot = self.dot(torch.where(drop, self.no_dot, dot_code))
         tokens = torch.cat([prefix, dot[:, None]], 1)
         return tokens + self.positions[: tokens.shape[1]], torch.cat([valid, torch.ones_like(valid[:, :1])], 1)
 
@@ -99,8 +104,8 @@ class ARPrior(Prior):
         codes = self.encode(image_embedding)
         batch = codes.shape[0]
         drop = torch.rand(batch, device=codes.device) < self.config.cond_drop_prob
-        no_dot = torch.rand(batch, device=codes.device) < self.config.dot_drop_prob
-        dot_code = torch.where(no_dot, self.config.dot_buckets, self.dot_codes(image_embedding, text.embedding))
+        drop_dot = torch.rand(batch, device=codes.device) < self.config.dot_drop_prob
+        dot_code = torch.where(drop_dot, self.no_dot, self.dot_codes(image_embedding, text.embedding))
         start, valid = self._start(text, drop, dot_code)
         prefix_len = start.shape[1]
         inputs = self.codes(codes[:, :-1]) + self.positions[prefix_len:]
@@ -138,7 +143,7 @@ class ARPrior(Prior):
         scale = self.config.guidance_scale if guidance_scale is None else guidance_scale
         batch, device = len(text), self.pca_mean.device
         quantile = self.config.dot_quantile
-        dot_bin = self.config.dot_buckets if quantile is None else q.quantile_bin(quantile, self.config.dot_buckets)
+        dot_bin = self.no_dot if quantile is None else q.quantile_bin(quantile, self.config.dot_buckets)
         dot_code = torch.full((batch,), dot_bin, device=device)
         drop = torch.zeros(batch, dtype=torch.bool, device=device)
         if scale != 1.0:  # conditional and unconditional rows in one batch, sharing every token
