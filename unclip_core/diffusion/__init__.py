@@ -1,6 +1,7 @@
 """Gaussian diffusion math shared by every diffusion component and sampler."""
 
 from .denoiser import Denoiser, StepCallback
+from .gaussian import GaussianDiffusion
 from .guidance import guided_denoiser
 from .loop import keep_known, randn_like, sampling_loop
 from .resample import resampling_loop, resampling_path
@@ -9,6 +10,7 @@ from .schedule import NoiseSchedule, ScheduleKind
 
 __all__ = [
     "Denoiser",
+    "GaussianDiffusion",
     "StepCallback",
     "NoiseSchedule",
     "Prediction",

@@ -39,6 +39,11 @@ class Sampler(Component, ABC):
     def steps(self) -> int:
         return self.config.steps
 
+    @property
+    def evaluations(self) -> int:
+        """Network evaluations one `sample` call makes (what progress bars count)."""
+        return self.config.steps
+
     def sample(
         self,
         denoise: Denoiser,

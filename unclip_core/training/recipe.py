@@ -36,8 +36,10 @@ def stages(graph: Graph) -> list[Stage]:
     from .prior import train_prior
     from .upsampler import train_upsampler
 
+    from ..plugins import get_registry
+
     found = []
-    if graph.encoder.config.model_dump().get("pretrained") is None:
+    if not get_registry().get("encoder", graph.encoder.type).is_pretrained(graph.encoder.config):
         found.append(Stage("encoder", lambda: train_clip(graph)))
     if graph.prior is not None:
         found.append(Stage("prior", lambda: train_prior(graph), stateless=_stateless_prior(graph)))
