@@ -6,9 +6,14 @@ from safetensors.torch import load_file
 from unclip_core.cli import main
 from unclip_core.pipeline import Pipeline
 from unclip_core.plugins import get_registry
+from unclip_core.testing import EncoderContract
 from unclip_core.training.recipe import stages
 
 from .conftest import ROOT
+
+
+class TestByteCLIPContract(EncoderContract):
+    encoder_section = {"type": "byte_clip"}
 
 
 def test_an_encoder_without_a_pretrained_field_reloads_from_its_pipeline_folder(tmp_path):
