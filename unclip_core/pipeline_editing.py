@@ -1,8 +1,9 @@
 """The Pipeline's editing methods, one per registered editing operation.
 
-An operation that declares `method = "vary"` and `arguments = ("image", "n")` is callable as
+An operation registered as "recolor" that declares `method = "recolor"` and
+`arguments = ("image", "palette")` is callable as
 
-    pipe.vary("cat.png", 4, eta=0.8, seed=0)      # = pipe.edit("variations", image=..., n=4, ...)
+    pipe.recolor("cat.png", "sepia", n=2)     # = pipe.edit("recolor", image="cat.png", palette="sepia", n=2)
 
 Nothing here names an operation: the methods are looked up in the registry when called, so a
 third-party operation gets its method just by being registered. Keyword options go to the

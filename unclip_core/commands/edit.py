@@ -4,7 +4,7 @@ Each is generated from the operation's declarations (command name, positional ar
 layout) and its Config and Inputs fields. It loads a pipeline (--model: a folder or a
 registered name; default: registry.yaml's default_model), runs the operation, and writes one
 image file: a grid or strip when there are several results, plus an animated GIF with --gif
-for operations that make frames. Masks are white where the image is regenerated.
+for operations that make frames.
 """
 
 from __future__ import annotations

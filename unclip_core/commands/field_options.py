@@ -76,7 +76,7 @@ def _add_positional(parser: argparse.ArgumentParser, name: str, field: FieldInfo
     if length is None:
         nargs, item = None, field.annotation
     else:
-        # An optional tuple may be left out entirely (e.g. images or --prompts); count checked later.
+        # A tuple with a default may be left out entirely (another option replaces it); count checked later.
         nargs, item = (length if field.is_required() else "*"), _tuple_item(field.annotation)
     parser.add_argument(
         PREFIX + name, nargs=nargs, type=_word_type(item), metavar=hints.get("metavar", name),

@@ -2,12 +2,12 @@
 
 An operation declares how users reach it, and core builds both entry points from that:
 
-    class Inpaint(EditingOperation):
-        name = "inpaint"                         # pipe.edit("inpaint", ...)
-        method = "inpaint"                       # pipe.inpaint(image, mask, prompt, n=2)
-        arguments = ("image", "mask", "prompt")
-        command = "inpaint"                      # unclip inpaint IMAGE PROMPT --mask MASK -n 2
-        command_arguments = ("image", "prompt")
+    class Recolor(EditingOperation):
+        name = "recolor"                          # pipe.edit("recolor", image=..., ...)
+        method = "recolor"                        # pipe.recolor(image, palette, n=2)
+        arguments = ("image", "palette")
+        command = "recolor"                       # unclip recolor IMAGE --palette P -n 2 -o out.png
+        command_arguments = ("image",)
         layout = "strip"
 
 Every field of `Config` and `Inputs` becomes a keyword of the method and an option of the
@@ -74,7 +74,7 @@ def command_line_hints(field: FieldInfo) -> dict[str, Any]:
 def tuple_length(annotation: Any) -> int | None:
     """k for a fixed-length tuple annotation (`tuple[A, B]`, optionally `| None`), else None.
 
-    Such a field is spread over k positional arguments: `interpolate(a, b)` fills `images`.
+    Such a field, named in `arguments`, takes k positional values: `blend(a, b)` fills `images`.
     """
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
