@@ -193,3 +193,43 @@ def test_a_command_clashing_with_a_built_in_is_an_error(capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: plugin 'clash' adds the command 'unclip generate', which unclip already has")
     assert err.count("\n") == 1
+
+
+class WeightedInputs(MirrorInputs):
+    weights: dict[str, float] = Field(default_factory=dict, description="No command-line form.")
+
+
+class HiddenWeightedInputs(MirrorInputs):
+    weights: dict[str, float] = Field(default_factory=dict, json_schema_extra=command_line(hidden=True))
+
+
+class Weighted(Mirror):
+    """Has a field the command line cannot parse."""
+
+    name: ClassVar[str] = "weighted"
+    Inputs: ClassVar[type[WeightedInputs]] = WeightedInputs
+    method: ClassVar[str] = "weighted"
+    command: ClassVar[str] = "weighted"
+
+
+class HiddenWeighted(Weighted):
+    """The same field, left off the command."""
+
+    name: ClassVar[str] = "hidden_weighted"
+    Inputs: ClassVar[type[HiddenWeightedInputs]] = HiddenWeightedInputs
+    method: ClassVar[str] = "hidden_weighted"
+    command: ClassVar[str] = "hidden-weighted"
+
+
+def test_a_field_without_a_command_line_form_is_named_or_hidden(capsys):
+    with installed_plugins(odd=Registers(Weighted)):
+        assert main(["plugins"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: plugin 'odd': editing operation 'weighted' field 'weights' cannot become a command-line")
+    assert "command_line(hidden=True)" in err and err.count("\n") == 1
+    with installed_plugins(tidy=Registers(HiddenWeighted)):
+        assert main(["plugins"]) == 0
+        with pytest.raises(SystemExit):
+            main(["hidden-weighted", "--help"])
+    shown = capsys.readouterr().out
+    assert "--copies" in shown and "--weights" not in shown

@@ -52,10 +52,15 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
     for impl in pm.hook.unclip_register_models.get_hookimpls():
         _call(impl, lambda name, folder, plugin=impl.plugin_name: registry.register_model(name, Path(folder), plugin))
     for impl in pm.hook.unclip_register_commands.get_hookimpls():
-        _call(impl, lambda name, run, *, help, arguments=None, plugin=impl.plugin_name: registry.register_command(
-            name, run, help=help, arguments=arguments, plugin=plugin,
-        ))
+        _call(impl, _command_registrar(registry, impl.plugin_name))
     return registry
+
+
+def _command_registrar(registry: Registry, plugin: str) -> hookspecs.RegisterCommand:
+    def register(name, run, *, help, arguments=None) -> None:
+        registry.register_command(name, run, help=help, arguments=arguments, plugin=plugin)
+
+    return register
 
 
 def _call(impl: pluggy.HookImpl, register) -> None:

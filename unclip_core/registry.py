@@ -125,11 +125,6 @@ class Registry:
     def commands(self) -> list[CommandEntry]:
         return sorted(self._commands.values(), key=lambda c: c.name)
 
-    def plugin_of(self, kind: str, name: str) -> str:
-        """The plugin that registered (kind, name)."""
-        self.get(kind, name)  # an unknown name gets the usual error
-        return self._entries[(kind, name)].plugin
-
 
 def kind_of(cls: type, plugin: str = "?") -> str:
     """The kind of a component class: the interface it subclasses."""
