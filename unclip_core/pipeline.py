@@ -117,8 +117,9 @@ class Pipeline(EditingMethods):
 
         Every stage samples all prompts x num_images in one batch. Options hold for this call
         only and change nothing on the pipeline, so threads may share it:
-        `*_sampler` picks a stage's sampler (a Sampler, a section such as
-        {"type": "ddim", "eta": 0.5}, or a type name; unset keys keep the configured steps),
+        `*_sampler` picks a stage's sampler (a Sampler, a graph section such as
+        {"type": NAME, "steps": 20}, or a type name; a section without steps keeps the
+        configured count),
         `*_steps` its number of steps, `*_guidance` its guidance scale (upsampler options apply to
         every upsampler). `callback(stage, i, x_t, x0)` sees every network evaluation;
         `progress` shows a bar per stage.

@@ -29,7 +29,7 @@ def add_parser(sub) -> None:
         )
     parser.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-        help="override the model's graph at load, e.g. --set decoder.sampler.type=ddim (repeatable)",
+        help="override the model's graph at load, e.g. --set decoder.sampler.steps=25 (repeatable)",
     )
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda when available)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")

@@ -29,9 +29,9 @@ class EncoderContract:
         assert text.tokens.shape == (n, spec.context_length, spec.text_width)
         assert text.mask.shape == (n, spec.context_length) and text.mask.dtype == torch.bool
         torch.testing.assert_close(text.embedding.norm(dim=-1), torch.ones(n))
-        # Longer captions have more real tokens; every caption has at least start and end.
+        # Longer captions have more real tokens; every caption has at least one.
         counts = text.mask.sum(-1)
-        assert counts[0] > counts[1] > counts[2] >= 2
+        assert counts[0] > counts[1] > counts[2] >= 1
 
     def test_image_embedding_matches_spec(self, encoder) -> None:
         images = torch.rand(2, 3, encoder.spec.image_size, encoder.spec.image_size) * 2 - 1

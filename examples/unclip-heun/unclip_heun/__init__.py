@@ -1,14 +1,16 @@
-"""Example unclip plugin: registers the `heun` sampler and the `unclip heun-demo` command."""
+"""Example unclip plugin: registers the `heun` sampler, the `byte_clip` encoder and the `unclip heun-demo` command."""
 
 from unclip_core import hookimpl
 
 from . import demo
+from .encoder import ByteCLIP
 from .heun import HeunSampler
 
 
 @hookimpl
 def unclip_register_components(register):
     register(HeunSampler)
+    register(ByteCLIP)
 
 
 @hookimpl
