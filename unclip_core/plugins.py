@@ -13,7 +13,7 @@ import pluggy
 
 from . import hookspecs
 from .catalog import load_catalog
-from .errors import PluginError
+from .errors import PluginError, UnclipError
 from .registry import Registry
 
 ENTRY_POINT_GROUP = "unclip"
@@ -48,12 +48,32 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
     """Ask every plugin to register; each registration is tagged with its plugin's name."""
     registry = Registry()
     for impl in pm.hook.unclip_register_components.get_hookimpls():
-        impl.function(register=lambda cls, plugin=impl.plugin_name: registry.register(cls, plugin))
+        _call(impl, lambda cls, plugin=impl.plugin_name: registry.register(cls, plugin))
     for impl in pm.hook.unclip_register_models.get_hookimpls():
-        impl.function(
-            register=lambda name, folder, plugin=impl.plugin_name: registry.register_model(name, Path(folder), plugin)
-        )
+        _call(impl, lambda name, folder, plugin=impl.plugin_name: registry.register_model(name, Path(folder), plugin))
+    for impl in pm.hook.unclip_register_commands.get_hookimpls():
+        _call(impl, _command_registrar(registry, impl.plugin_name))
     return registry
+
+
+def _command_registrar(registry: Registry, plugin: str) -> hookspecs.RegisterCommand:
+    def register(name, run, *, help, arguments=None) -> None:
+        registry.register_command(name, run, help=help, arguments=arguments, plugin=plugin)
+
+    return register
+
+
+def _call(impl: pluggy.HookImpl, register) -> None:
+    """Run one plugin's registration hook; a crash inside it names the plugin."""
+    try:
+        impl.function(register=register)
+    except UnclipError:
+        raise
+    except Exception as exc:
+        raise PluginError(
+            f"plugin '{impl.plugin_name}' failed in {impl.function.__name__}: {type(exc).__name__}: {exc}; "
+            "fix or uninstall it, or leave it out with UNCLIP_LOAD_PLUGINS"
+        ) from exc
 
 
 _active: Registry | None = None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,10 +29,22 @@ class ModelEntry:
     plugin: str
 
 
+@dataclass(frozen=True)
+class CommandEntry:
+    """An `unclip` subcommand a plugin adds: `arguments(parser)` declares, `run(args)` runs."""
+
+    name: str
+    run: Callable[[argparse.Namespace], None]
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None] | None
+    plugin: str
+
+
 class Registry:
     def __init__(self) -> None:
         self._entries: dict[tuple[str, str], Entry] = {}
         self._models: dict[str, ModelEntry] = {}
+        self._commands: dict[str, CommandEntry] = {}
 
     def register(self, cls: type, plugin: str) -> None:
         kind = kind_of(cls, plugin)
@@ -45,6 +59,9 @@ class Registry:
                 f"plugin '{plugin}': {cls.__qualname__}.Config must forbid unknown keys; "
                 "subclass unclip_core.interfaces.ComponentConfig"
             )
+        check = getattr(cls, "declaration_problems", None)
+        for problem in check() if check is not None else []:
+            raise PluginError(f"plugin '{plugin}': {cls.__qualname__}: {problem}")
         existing = self._entries.get((kind, name))
         if existing is not None and existing.cls is not cls:
             raise PluginError(
@@ -61,6 +78,27 @@ class Registry:
                 f"two plugins register the model '{name}': '{existing.plugin}' and '{plugin}'"
             )
         self._models[name] = ModelEntry(name, Path(folder), plugin)
+
+    def register_command(
+        self,
+        name: str,
+        run: Callable[[argparse.Namespace], None],
+        *,
+        help: str,
+        arguments: Callable[[argparse.ArgumentParser], None] | None,
+        plugin: str,
+    ) -> None:
+        if not isinstance(name, str) or not name or name.startswith("-") or any(c.isspace() for c in name):
+            raise PluginError(f"plugin '{plugin}' registered the command {name!r}; a command name is one word not starting with '-'")
+        if not callable(run) or (arguments is not None and not callable(arguments)):
+            raise PluginError(f"plugin '{plugin}' registered the command '{name}' with a `run` or `arguments` that is not a function")
+        existing = self._commands.get(name)
+        if existing is not None:
+            raise PluginError(
+                f"two plugins add the command 'unclip {name}': '{existing.plugin}' and '{plugin}'; "
+                "uninstall one or restrict UNCLIP_LOAD_PLUGINS"
+            )
+        self._commands[name] = CommandEntry(name, run, help, arguments, plugin)
 
     def get(self, kind: str, name: str) -> type[Component]:
         entry = self._entries.get((kind, name))
@@ -83,6 +121,9 @@ class Registry:
 
     def models(self) -> dict[str, ModelEntry]:
         return dict(self._models)
+
+    def commands(self) -> list[CommandEntry]:
+        return sorted(self._commands.values(), key=lambda c: c.name)
 
 
 def kind_of(cls: type, plugin: str = "?") -> str:

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from unclip_core.images import to_pil
 from unclip_core.interfaces import EditingOperation, EditInputs
+from unclip_core.interfaces.editing import command_line
 from unclip_core.pipeline import Pipeline
 
 from .decoding import generator_for
@@ -20,9 +21,12 @@ from .inputs import ImageSource, check_inpainting_mask, describe, image_tensor, 
 
 
 class InpaintInputs(EditInputs):
-    image: ImageSource
+    image: ImageSource = Field(description="The image to edit: a file path or a PIL image.")
     mask: ImageSource = Field(description="White where the image is regenerated, black where it is kept.")
-    prompt: str | None = Field(None, description="What to put there; none: the image's own embedding.")
+    prompt: str | None = Field(
+        None, description="What to put there; none: the image's own embedding.",
+        json_schema_extra=command_line(help='what to put in the region; "" uses the image\'s own embedding'),
+    )
     n: int = Field(1, ge=1, description="How many fills.")
     seed: int | None = None
 
@@ -33,6 +37,8 @@ class Inpaint(EditingOperation):
     name: ClassVar[str] = "inpaint"
     Config: ClassVar[type[FillConfig]] = FillConfig
     Inputs: ClassVar[type[InpaintInputs]] = InpaintInputs
+    arguments: ClassVar[tuple[str, ...]] = ("image", "mask", "prompt")   # pipe.inpaint(image, mask, prompt)
+    command_arguments: ClassVar[tuple[str, ...]] = ("image", "prompt")   # unclip inpaint IMAGE PROMPT --mask M
 
     def apply(self, pipeline: Pipeline, inputs: InpaintInputs) -> list[Image]:
         picture = open_image(inputs.image)

@@ -17,6 +17,7 @@ from pydantic import Field, model_validator
 from unclip_core.errors import ConfigError
 from unclip_core.images import to_pil
 from unclip_core.interfaces import ComponentConfig, EditingOperation, EditInputs
+from unclip_core.interfaces.editing import Layout, command_line
 from unclip_core.pipeline import Pipeline
 
 from .decoding import (
@@ -38,8 +39,12 @@ class InterpolationConfig(ComponentConfig):
 
 
 class InterpolationInputs(EditInputs):
-    images: tuple[ImageSource, ImageSource] | None = Field(None, description="The two end images.")
-    prompts: tuple[str, str] | None = Field(None, description="Or two prompts, turned into z_i by the prior.")
+    images: tuple[ImageSource, ImageSource] | None = Field(
+        None, description="The two end images.", json_schema_extra=command_line(metavar="IMAGE")
+    )
+    prompts: tuple[str, str] | None = Field(
+        None, description="Or two prompts, turned into z_i by the prior.", json_schema_extra=command_line(metavar=["A", "B"])
+    )
     prompt: str = Field("", description="Caption the decoder sees for every frame; empty by default.")
     seed: int | None = None
 
@@ -60,6 +65,10 @@ class Interpolation(EditingOperation):
     name: ClassVar[str] = "interpolation"
     Config: ClassVar[type[InterpolationConfig]] = InterpolationConfig
     Inputs: ClassVar[type[InterpolationInputs]] = InterpolationInputs
+    method: ClassVar[str] = "interpolate"                      # pipe.interpolate(a, b, frames=8)
+    arguments: ClassVar[tuple[str, ...]] = ("images",)         # a tuple field: one argument per item
+    command_arguments: ClassVar[tuple[str, ...]] = ("images",)  # unclip interpolate A B --gif anim.gif
+    layout: ClassVar[Layout] = "frames"
 
     def apply(self, pipeline: Pipeline, inputs: InterpolationInputs) -> list[Image]:
         c = self.config

@@ -16,6 +16,7 @@ from pydantic import Field
 from unclip_core.errors import InputError
 from unclip_core.images import to_pil
 from unclip_core.interfaces import EditingOperation, EditInputs
+from unclip_core.interfaces.editing import command_line
 from unclip_core.pipeline import Pipeline
 
 from .decoding import generator_for
@@ -26,13 +27,16 @@ Pad = int | None
 
 
 class OutpaintInputs(EditInputs):
-    image: ImageSource
-    prompt: str | None = Field(None, description="What the new border shows; none: the image's own embedding.")
+    image: ImageSource = Field(description="The image to extend: a file path or a PIL image.")
+    prompt: str | None = Field(
+        None, description="What the new border shows; none: the image's own embedding.",
+        json_schema_extra=command_line(help='what the border shows; "" uses the image\'s own embedding'),
+    )
     pad: int | None = Field(None, ge=0, description="Pixels added on every side not given on its own.")
-    pad_left: Pad = Field(None, ge=0)
-    pad_right: Pad = Field(None, ge=0)
-    pad_top: Pad = Field(None, ge=0)
-    pad_bottom: Pad = Field(None, ge=0)
+    pad_left: Pad = Field(None, ge=0, description="Pixels added on the left (overrides pad).")
+    pad_right: Pad = Field(None, ge=0, description="Pixels added on the right (overrides pad).")
+    pad_top: Pad = Field(None, ge=0, description="Pixels added on the top (overrides pad).")
+    pad_bottom: Pad = Field(None, ge=0, description="Pixels added on the bottom (overrides pad).")
     n: int = Field(1, ge=1, description="How many fills.")
     seed: int | None = None
 
@@ -60,6 +64,8 @@ class Outpaint(EditingOperation):
     name: ClassVar[str] = "outpaint"
     Config: ClassVar[type[FillConfig]] = FillConfig
     Inputs: ClassVar[type[OutpaintInputs]] = OutpaintInputs
+    arguments: ClassVar[tuple[str, ...]] = ("image", "prompt")           # pipe.outpaint(image, prompt, pad=16)
+    command_arguments: ClassVar[tuple[str, ...]] = ("image", "prompt")   # unclip outpaint IMAGE PROMPT --pad 16
 
     def apply(self, pipeline: Pipeline, inputs: OutpaintInputs) -> list[Image]:
         picture = open_image(inputs.image)

@@ -18,6 +18,7 @@ from torch import Tensor
 from unclip_core.errors import InputError
 from unclip_core.images import to_pil
 from unclip_core.interfaces import ComponentConfig, EditingOperation, EditInputs
+from unclip_core.interfaces.editing import Layout, command_line
 from unclip_core.pipeline import Pipeline
 
 from .decoding import captions, ddim, decode, embed_images, expand, generator_for, invert, output_size, resolve_guidance
@@ -32,9 +33,11 @@ class TextDiffConfig(ComponentConfig):
 
 
 class TextDiffInputs(EditInputs):
-    image: ImageSource
-    source: str = Field(description="Caption of what the image shows now, e.g. 'a cat'.")
-    target: str = Field(description="Caption of what it should show, e.g. 'a dog'.")
+    image: ImageSource = Field(description="The source image: a file path or a PIL image.")
+    source: str = Field(
+        description="Caption of what the image shows now, e.g. 'a cat'.", json_schema_extra=command_line("--from")
+    )
+    target: str = Field(description="Caption of what it should show, e.g. 'a dog'.", json_schema_extra=command_line("--to"))
     prompt: str = Field("", description="Caption the decoder sees; empty by default.")
     seed: int | None = None
 
@@ -62,6 +65,10 @@ class TextDiff(EditingOperation):
     name: ClassVar[str] = "text_diff"
     Config: ClassVar[type[TextDiffConfig]] = TextDiffConfig
     Inputs: ClassVar[type[TextDiffInputs]] = TextDiffInputs
+    arguments: ClassVar[tuple[str, ...]] = ("image", "source", "target", "steps")  # pipe.text_diff(image, source, target)
+    command: ClassVar[str] = "textdiff"                        # unclip textdiff IMAGE --from S --to T
+    command_arguments: ClassVar[tuple[str, ...]] = ("image",)
+    layout: ClassVar[Layout] = "frames"
 
     def apply(self, pipeline: Pipeline, inputs: TextDiffInputs) -> list[Image]:
         c = self.config

@@ -15,6 +15,7 @@ from pydantic import Field
 
 from unclip_core.images import to_pil
 from unclip_core.interfaces import ComponentConfig, EditingOperation, EditInputs
+from unclip_core.interfaces.editing import Layout, command_line
 from unclip_core.pipeline import Pipeline
 
 from .decoding import captions, ddim, decode, embed_images, expand, generator_for, invert, output_size, resolve_guidance
@@ -23,14 +24,17 @@ from .inputs import ImageSource, load_image
 
 class VariationsConfig(ComponentConfig):
     eta: float = Field(0.8, ge=0.0, description="DDIM eta: 0 keeps x_T's image, larger values vary more.")
-    keep_latent: bool = Field(True, description="Start from the image's DDIM-inverted x_T instead of fresh noise.")
+    keep_latent: bool = Field(
+        True, description="Start from the image's DDIM-inverted x_T instead of fresh noise.",
+        json_schema_extra=command_line("--fresh-noise", help="start from new noise, not the image's inverted x_T"),
+    )
     guidance_scale: float | None = Field(
         None, ge=0.0, description="Decoder guidance; null: 1 with keep_latent (inversion's scale), else the decoder's."
     )
 
 
 class VariationsInputs(EditInputs):
-    image: ImageSource
+    image: ImageSource = Field(description="The source image: a file path or a PIL image.")
     n: int = Field(4, ge=1, description="How many variations.")
     prompt: str = Field("", description="Caption the decoder sees; empty by default.")
     seed: int | None = None
@@ -42,6 +46,10 @@ class Variations(EditingOperation):
     name: ClassVar[str] = "variations"
     Config: ClassVar[type[VariationsConfig]] = VariationsConfig
     Inputs: ClassVar[type[VariationsInputs]] = VariationsInputs
+    method: ClassVar[str] = "vary"                          # pipe.vary(image, n=4, ...)
+    arguments: ClassVar[tuple[str, ...]] = ("image", "n")
+    command_arguments: ClassVar[tuple[str, ...]] = ("image",)  # unclip vary IMAGE -n 4 ...
+    layout: ClassVar[Layout] = "grid"
 
     def apply(self, pipeline: Pipeline, inputs: VariationsInputs) -> list[Image]:
         c = self.config

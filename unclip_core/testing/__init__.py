@@ -11,8 +11,8 @@ pytest collects the inherited tests. Each contract builds components through the
 so it also proves the plugin is registered and its config validates.
 """
 
-from .decoder_contract import DecoderContract, UpsamplerContract
-from .encoder_contract import EncoderContract
+import importlib
+
 from .helpers import (
     build_component,
     every_sampler,
@@ -21,8 +21,23 @@ from .helpers import (
     random_text,
     synthetic_prior_task,
 )
-from .prior_contract import PriorContract
-from .sampler_contract import SamplerContract
+
+# The contract bases need pytest, which only tests install; the helpers do not, so a plugin's
+# own command may use them. Each contract is imported on first use.
+_CONTRACTS = {
+    "DecoderContract": "decoder_contract",
+    "UpsamplerContract": "decoder_contract",
+    "EncoderContract": "encoder_contract",
+    "PriorContract": "prior_contract",
+    "SamplerContract": "sampler_contract",
+}
+
+
+def __getattr__(name: str):
+    if name not in _CONTRACTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_CONTRACTS[name]}", __name__), name)
+
 
 __all__ = [
     "DecoderContract",
