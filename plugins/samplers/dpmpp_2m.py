@@ -7,23 +7,32 @@ from typing import ClassVar
 from pydantic import Field
 from torch import Generator, Tensor
 
-from unclip_core.diffusion import NoiseSchedule, sampling_loop
+from unclip_core.diffusion import NoiseSchedule, Spacing, sampling_loop
 from unclip_core.interfaces import Denoiser, Sampler, SamplerConfig, StepCallback
 
 
-def dpmpp_2m_step(schedule: NoiseSchedule):
-    def log_snr(t: Tensor, like: Tensor) -> Tensor:  # lambda_t = log(alpha_t / sigma_t)
-        return (schedule.alpha(t, like) / schedule.sigma(t, like)).log()
+def log_snr(schedule: NoiseSchedule, t: Tensor, like: Tensor) -> Tensor:
+    """lambda_t = log(alpha_t / sigma_t), the variable DPM-Solver integrates in."""
+    return (schedule.alpha(t, like) / schedule.sigma(t, like)).log()
 
-    def step(x: Tensor, x0: Tensor, t: Tensor, s: Tensor, previous=None) -> Tensor:
-        lambda_t, lambda_s = log_snr(t, x), log_snr(s, x)
+
+def dpmpp_2m_step(schedule: NoiseSchedule, second_order_final: bool = False):
+    """The exact solution of the probability-flow ODE in lambda for an x0 prediction that is
+    extrapolated linearly from this step's and the previous step's predictions.
+
+    The first step has no previous prediction and is first order (DDIM). The last interval is
+    second order too when `second_order_final`: it ends at the cleanest visited timestep, whose
+    noise level is above zero, so its lambda interval is finite.
+    """
+
+    def step(evaluate, x: Tensor, x0: Tensor, t: Tensor, s: Tensor, history) -> Tensor:
+        lambda_t, lambda_s = log_snr(schedule, t, x), log_snr(schedule, s, x)
         h = lambda_s - lambda_t
         estimate = x0
-        # Second order: extrapolate x0 along lambda. The step into t=0 stays first order, since
-        # its long final lambda interval makes the extrapolation unstable at few steps.
-        if previous is not None and not bool((s == 0).all()):
-            t_prev, x0_prev = previous
-            r = (lambda_t - log_snr(t_prev, x)) / h
+        final = bool((s == 0).all())
+        if history and (second_order_final or not final):
+            t_prev, x0_prev = history[-1]
+            r = (lambda_t - log_snr(schedule, t_prev, x)) / h
             estimate = (1 + 1 / (2 * r)) * x0 - (1 / (2 * r)) * x0_prev
         ratio = schedule.sigma(s, x) / schedule.sigma(t, x)
         return ratio * x - schedule.alpha(s, x) * (-h).expm1() * estimate
@@ -37,14 +46,15 @@ def sample_dpmpp_2m(
     schedule: NoiseSchedule,
     *,
     steps: int,
+    spacing: Spacing = "linspace",
     generator: Generator | None = None,
     callback: StepCallback | None = None,
     mask: Tensor | None = None,
     known: Tensor | None = None,
 ) -> Tensor:
     return sampling_loop(
-        dpmpp_2m_step(schedule), denoise, x, schedule,
-        steps=steps, generator=generator, callback=callback, mask=mask, known=known,
+        dpmpp_2m_step(schedule), denoise, x, schedule, steps=steps, spacing=spacing,
+        generator=generator, callback=callback, mask=mask, known=known,
     )
 
 
@@ -58,4 +68,3 @@ class DPMPP2MSampler(Sampler):
     name: ClassVar[str] = "dpmpp_2m"
     Config: ClassVar[type[DPMPP2MConfig]] = DPMPP2MConfig
     function = staticmethod(sample_dpmpp_2m)
-
