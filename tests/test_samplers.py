@@ -59,7 +59,7 @@ def test_ddpm_equals_ddim_with_eta_one():
     denoise = gaussian_denoiser(schedule, 0.1, 0.7)
     noise = torch.randn(64, 5, dtype=torch.float64)
     a = sample_ddpm(denoise, noise, schedule, steps=40, generator=torch.Generator().manual_seed(5))
-    b = sample_ddim(denoise, noise, schedule, steps=40, eta=1.0, generator=torch.Generator().manual_seed(5))
+    b = sample_ddim(denoise, noise, schedule, steps=40, spacing="linspace", eta=1.0, generator=torch.Generator().manual_seed(5))
     torch.testing.assert_close(a, b)
 
 

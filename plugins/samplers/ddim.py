@@ -28,7 +28,7 @@ def sample_ddim(
     schedule: NoiseSchedule,
     *,
     steps: int,
-    spacing: Spacing = "linspace",
+    spacing: Spacing = "trailing",
     eta: float = 0.0,
     generator: Generator | None = None,
     callback: StepCallback | None = None,
@@ -42,7 +42,7 @@ def sample_ddim(
 
 
 class DDIMConfig(SamplerConfig):
-    spacing: Spacing = Field("linspace", description="Timestep spacing; linspace measures best for DDIM (docs/samplers.md).")
+    spacing: Spacing = Field("trailing", description="Timestep spacing; trailing measures best for DDIM (docs/samplers.md).")
     eta: float = Field(0.0, ge=0.0, description="0: deterministic; 1: as stochastic as DDPM.")
 
 
