@@ -124,11 +124,14 @@ def run_diffusers(make, spacing: str, budget: int, denoise, x_T: Tensor, schedul
         return None
     # Diffusers' own convention: the starting noise is scaled by init_noise_sigma.
     x = x_T * float(scheduler.init_noise_sigma)
-    for t in scheduler.timesteps:
-        # Schedulers in the sigma (VE) form scale x back to the network's x_t here.
-        model_input = scheduler.scale_model_input(x, t)
-        noise_pred = eps(model_input, t.reshape(1).to(torch.float64))
-        x = scheduler.step(noise_pred, t, x).prev_sample
+    try:
+        for t in scheduler.timesteps:
+            # Schedulers in the sigma (VE) form scale x back to the network's x_t here.
+            model_input = scheduler.scale_model_input(x, t)
+            noise_pred = eps(model_input, t.reshape(1).to(torch.float64))
+            x = scheduler.step(noise_pred, t, x).prev_sample
+    except (IndexError, AssertionError):  # some scheduler x spacing pairs fail on the cosine schedule
+        return None
     assert calls == budget
     return x
 
