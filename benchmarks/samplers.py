@@ -149,6 +149,7 @@ def plot(rows: list[dict], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     samplers = sorted({r["sampler"] for r in rows}, key=lambda s: (r_source(rows, s), s))
     fig, ax = plt.subplots(figsize=(8, 5))
@@ -163,6 +164,7 @@ def plot(rows: list[dict], path: Path) -> None:
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xticks(BUDGETS, [str(b) for b in BUDGETS])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("network evaluations")
     ax.set_ylabel("mean |x - exact ODE solution| (best spacing)")
     ax.set_title("Sampler error on the analytic Gaussian denoiser")
