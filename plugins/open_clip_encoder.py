@@ -55,6 +55,14 @@ class OpenCLIPEncoder(Encoder):
         self.register_buffer("pixel_mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("pixel_std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
 
+    @classmethod
+    def is_pretrained(cls, config: OpenCLIPConfig) -> bool:
+        return config.pretrained is not None
+
+    @classmethod
+    def config_for_saved_weights(cls, config: OpenCLIPConfig) -> OpenCLIPConfig:
+        return config.model_copy(update={"pretrained": None})
+
     @cached_property
     def spec(self) -> EncoderSpec:
         size = self.model.visual.image_size

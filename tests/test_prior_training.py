@@ -163,7 +163,8 @@ def test_text_as_image_needs_no_training(tmp_path):
     assert not (tmp_path / "run" / "prior").exists()  # and nothing was trained
     pipeline = Pipeline.from_pretrained(folder)
     text = pipeline.encode_text(["a red circle"])
-    assert torch.equal(pipeline.components.prior.sample(text), text.embedding)
+    # Renormalizing a unit vector may move its last bit, depending on the CPU's vector width.
+    torch.testing.assert_close(pipeline.components.prior.sample(text), text.embedding, rtol=0, atol=1e-6)
 
 
 def test_config_show_switches_prior_type(capsys, registry):

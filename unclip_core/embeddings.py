@@ -12,8 +12,6 @@ Written into a temporary folder and renamed into place.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,9 +19,10 @@ import torch
 from safetensors.torch import save_file
 from torch.utils.data import DataLoader, Dataset
 
+from .atomic import atomic_folder
 from .graph import Graph, build_node
 from .interfaces import Encoder
-from .weights import _replace_dir, load_module
+from .weights import load_module
 
 EMBEDDINGS_FORMAT = "unclip.embeddings/1"
 INDEX_FILE = "index.json"
@@ -94,9 +93,7 @@ def write_split(encoder: Encoder, dataset: Dataset, folder: Path, split: str, sh
 def export_embeddings(graph: Graph, encoder: Encoder, splits: dict[str, Dataset], out: str | Path, shard_size: int = 4096, batch_size: int = 256) -> Path:
     """Write every split of `splits` and index.json into `out` (replacing it atomically)."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_folder(out) as staging:
         spec = encoder.spec
         index = {
             "format": EMBEDDINGS_FORMAT,
@@ -109,8 +106,4 @@ def export_embeddings(graph: Graph, encoder: Encoder, splits: dict[str, Dataset]
             "splits": {name: write_split(encoder, data, staging, name, shard_size, batch_size) for name, data in splits.items()},
         }
         (staging / INDEX_FILE).write_text(json.dumps(index, indent=1) + "\n")
-        _replace_dir(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return out

@@ -99,17 +99,25 @@ class Components:
     upsamplers: list[Upsampler] = field(default_factory=list)
 
 
-def load_graph(path: str | Path, overrides: Sequence[str] = (), registry: Registry | None = None) -> Graph:
-    """Read a YAML graph file, apply `key=value` overrides and validate it."""
+def load_graph(
+    path: str | Path, overrides: Sequence[str] = (), registry: Registry | None = None, *, check_trainer: bool = True
+) -> Graph:
+    """Read a YAML graph file, apply `key=value` overrides and validate it.
+
+    `check_trainer=False` leaves the `trainer:` section unchecked: checking it imports Lightning,
+    which only training needs (loading a pipeline to sample should not pay for it).
+    """
     file = resolve_config_path(path)
     try:
         raw = OmegaConf.load(file)
     except (OmegaConfBaseException, yaml.YAMLError) as exc:
         raise ConfigError(f"{file} is not valid YAML: {exc}") from exc
-    return graph_from_dict(raw, overrides, registry)
+    return graph_from_dict(raw, overrides, registry, check_trainer=check_trainer)
 
 
-def graph_from_dict(raw: Any, overrides: Sequence[str] = (), registry: Registry | None = None) -> Graph:
+def graph_from_dict(
+    raw: Any, overrides: Sequence[str] = (), registry: Registry | None = None, *, check_trainer: bool = True
+) -> Graph:
     if registry is None:
         from .plugins import get_registry
 
@@ -120,7 +128,7 @@ def graph_from_dict(raw: Any, overrides: Sequence[str] = (), registry: Registry 
         data = OmegaConf.to_container(cfg, resolve=True)
     except OmegaConfBaseException as exc:
         raise ConfigError(f"config interpolation failed: {exc}") from exc
-    return validate_graph(data or {}, registry)
+    return validate_graph(data or {}, registry, check_trainer=check_trainer)
 
 
 def apply_overrides(cfg: Any, overrides: Sequence[str], registry: Registry) -> Any:
@@ -149,7 +157,7 @@ def apply_overrides(cfg: Any, overrides: Sequence[str], registry: Registry) -> A
 def _drop_foreign_keys(cfg: Any, path: str, given: set[str], registry: Registry) -> None:
     """After `X.type=new`, keep only keys of X that `new` accepts (or that were overridden too)."""
     section = OmegaConf.select(cfg, path)
-    kind = _kind_at(path)
+    kind = _kind_at(cfg, path, registry)
     if section is None or kind is None:
         return
     cls = registry.get(kind, str(section.get("type")))
@@ -159,18 +167,28 @@ def _drop_foreign_keys(cfg: Any, path: str, given: set[str], registry: Registry)
             del section[key]
 
 
-def _kind_at(path: str) -> str | None:
+def _kind_at(cfg: Any, path: str, registry: Registry) -> str | None:
+    """The component kind of the section at `path`, following each class's declared `nested`."""
     parts = path.split(".")
-    if len(parts) == 1:
-        return SECTIONS.get(parts[0])
-    if len(parts) == 2 and parts[0] == "upsamplers":
-        return "upsampler"
-    if parts[-1] == "sampler":
-        return "sampler"
-    return None
+    if parts[0] == "upsamplers":
+        if len(parts) < 2 or not parts[1].isdigit():
+            return None
+        kind, consumed = "upsampler", 2
+    else:
+        kind, consumed = SECTIONS.get(parts[0]), 1
+    for depth in range(consumed, len(parts)):
+        owner = OmegaConf.select(cfg, ".".join(parts[:depth]))
+        if kind is None or owner is None or "type" not in owner:
+            return None
+        try:
+            cls = registry.get(kind, str(owner.get("type")))
+        except ConfigError:
+            return None
+        kind = cls.nested.get(parts[depth])
+    return kind
 
 
-def validate_graph(data: Mapping[str, Any], registry: Registry) -> Graph:
+def validate_graph(data: Mapping[str, Any], registry: Registry, *, check_trainer: bool = True) -> Graph:
     if not isinstance(data, Mapping):
         raise ConfigError("a graph must be a YAML mapping with sections such as encoder:, prior:, decoder:")
     for key in data:
@@ -189,7 +207,7 @@ def validate_graph(data: Mapping[str, Any], registry: Registry) -> Graph:
             validate_node(f"upsamplers.{i}", "upsampler", section, registry) for i, section in enumerate(upsamplers)
         ),
         data=_optional_node("data", "dataset", data, registry),
-        trainer=validate_trainer(data.get("trainer") or {}),
+        trainer=validate_trainer(data.get("trainer") or {}) if check_trainer else dict(data.get("trainer") or {}),
         train=validate_model(TrainingConfig, data.get("train") or {}, "train"),
         seed=int(data.get("seed", 0)),
         run_dir=str(data.get("run_dir", "runs/default")),

@@ -7,12 +7,12 @@ an interrupted run never leaves a half-written image where a finished one is exp
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from PIL import Image
 
+from .atomic import atomic_file
 from .errors import InputError
 
 GAP = 2  # pixels between tiles
@@ -59,12 +59,8 @@ def save_gif(frames: Sequence[Image.Image], path: str | Path, *, frame_ms: int =
 def _write_atomically(path: Path, write) -> None:
     if not path.parent.is_dir():
         raise InputError(f"cannot write {path}: folder {path.parent} does not exist; create it first")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_file(path) as temporary:
+        write(temporary)
 
 
 def numbered(path: str | Path, index: int) -> Path:

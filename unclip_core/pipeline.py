@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -16,7 +17,8 @@ from .graph import Components, Graph, build, graph_from_dict
 from .images import to_pil
 from .interfaces import TextEncoding
 from .pipeline_editing import EditingMethods
-from .sampling import sampling_options
+from .plugins import get_registry
+from .stage_options import PipelineCallback, SamplerChoice, sampler_for_call, stage_callback
 from .weights import GRAPH_FILE, load_module, save_folder, verify_folder
 
 
@@ -40,10 +42,11 @@ class Pipeline(EditingMethods):
         """Load a pipeline folder, or a model named in registry.yaml or by a plugin."""
         folder, expected = resolve_model(name_or_folder)
         verify_folder(folder, expected)
-        raw = OmegaConf.load(folder / GRAPH_FILE)
-        if (folder / "encoder.safetensors").is_file():
-            raw.encoder.pretrained = None  # the folder's own weights replace any original source
-        graph = graph_from_dict(raw, overrides)
+        graph = graph_from_dict(OmegaConf.load(folder / GRAPH_FILE), overrides, check_trainer=False)
+        if (folder / "encoder.safetensors").is_file():  # the folder's weights replace any original source
+            encoder = get_registry().get("encoder", graph.encoder.type)
+            saved = replace(graph.encoder, config=encoder.config_for_saved_weights(graph.encoder.config))
+            graph = replace(graph, encoder=saved)
         pipeline = cls.from_graph(graph)
         for stem, module in pipeline.modules().items():
             path = folder / f"{stem}.safetensors"
@@ -104,26 +107,48 @@ class Pipeline(EditingMethods):
         prior_steps: int | None = None,
         decoder_steps: int | None = None,
         upsampler_steps: int | None = None,
+        prior_sampler: SamplerChoice = None,
+        decoder_sampler: SamplerChoice = None,
+        upsampler_sampler: SamplerChoice = None,
+        callback: PipelineCallback | None = None,
         progress: bool = False,
     ) -> torch.Tensor:
         """Images in [-1, 1], `num_images` per prompt (prompt-major): prior, decoder, upsamplers.
 
-        Every stage samples all prompts x num_images in one batch. `*_steps` change the
-        samplers' steps for this call only; `progress` shows a bar per stage.
+        Every stage samples all prompts x num_images in one batch. Options hold for this call
+        only and change nothing on the pipeline, so threads may share it:
+        `*_sampler` picks a stage's sampler (a Sampler, a graph section such as
+        {"type": NAME, "steps": 20}, or a type name; a section without steps keeps the
+        configured count),
+        `*_steps` its number of steps, `*_guidance` its guidance scale (upsampler options apply to
+        every upsampler). `callback(stage, i, x_t, x0)` sees every network evaluation;
+        `progress` shows a bar per stage.
         """
         c = self.components
         if c.prior is None or c.decoder is None:
             raise ConfigError("this pipeline has no prior or no decoder; generation needs both")
-        if num_images < 1:
-            raise InputError(f"num_images must be at least 1, got {num_images}")
-        stages = {"prior": c.prior, "decoder": c.decoder, **{f"upsampler {i}": u for i, u in enumerate(c.upsamplers)}}
-        steps = {"prior": prior_steps, "decoder": decoder_steps, **{label: upsampler_steps for label in stages if label.startswith("upsampler")}}
-        with sampling_options(stages, steps, progress), self._autocast():
+        if isinstance(num_images, bool) or not isinstance(num_images, int) or num_images < 1:
+            raise InputError(f"num_images must be a whole number of at least 1, got {num_images!r}")
+        stages = [
+            ("prior", c.prior, sampler_for_call("prior", c.prior.sampler, prior_sampler, prior_steps)),
+            ("decoder", c.decoder, sampler_for_call("decoder", c.decoder.sampler, decoder_sampler, decoder_steps)),
+            *(
+                (f"upsampler {i}", u, sampler_for_call(f"upsampler {i}", u.sampler, upsampler_sampler, upsampler_steps))
+                for i, u in enumerate(c.upsamplers)
+            ),
+        ]
+
+        def run(index: int, *args, **kwargs) -> torch.Tensor:
+            label, component, sampler = stages[index]
+            with stage_callback(label, sampler or component.sampler, progress, callback) as report:
+                return component.sample(*args, generator=generator, sampler=sampler, callback=report, **kwargs)
+
+        with self._autocast():
             text = self.encode_text([p for p in prompts for _ in range(num_images)])
-            z_i = c.prior.sample(text, generator=generator, guidance_scale=prior_guidance)
-            images = c.decoder.sample(z_i, text, generator=generator, guidance_scale=decoder_guidance)
-            for upsampler in c.upsamplers:
-                images = upsampler.sample(images, generator=generator)
+            z_i = run(0, text, guidance_scale=prior_guidance)
+            images = run(1, z_i, text, guidance_scale=decoder_guidance)
+            for index in range(2, len(stages)):
+                images = run(index, images)
         return images.float()
 
     def __call__(
@@ -138,7 +163,7 @@ class Pipeline(EditingMethods):
     ) -> list[Image]:
         """PIL images, `num_images` per prompt, prompt-major. The same `seed` gives the same images.
 
-        Options: prior_guidance, decoder_guidance, prior_steps, decoder_steps, upsampler_steps.
+        Options are those of `generate`: *_guidance, *_steps, *_sampler, callback.
         """
         if seed is not None and generator is not None:
             raise InputError("give either seed= or generator=, not both")
@@ -169,8 +194,6 @@ def resolve_model(name_or_folder: str | Path | None) -> tuple[Path, dict[str, st
     if str(name) in catalog.models:
         model = catalog.models[str(name)]
         return model.folder, model.sha256
-    from .plugins import get_registry
-
     plugin_models = get_registry().models()
     if str(name) in plugin_models:
         return plugin_models[str(name)].folder, {}

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -23,7 +21,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from .weights import _replace_dir
+from .atomic import atomic_folder
 
 SHARD_FORMAT = "unclip.shards/1"
 SHARD_PATTERN = "shard-%06d.tar"
@@ -76,9 +74,7 @@ def write_shards(dataset: Dataset, folder: str | Path, split: str, shard_size: i
     import webdataset as wds
 
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    with atomic_folder(folder) as staging:
         counts: list[int] = []
         with wds.ShardWriter(str(staging / SHARD_PATTERN), maxcount=shard_size, verbose=0, encoder=False) as writer:
             for sample in samples(dataset, split, batch_size, embed):
@@ -94,8 +90,4 @@ def write_shards(dataset: Dataset, folder: str | Path, split: str, shard_size: i
             "shards": [{"file": SHARD_PATTERN % i, "count": n} for i, n in enumerate(counts)],
         }
         (staging / SHARD_INDEX).write_text(json.dumps(index, indent=1) + "\n")
-        _replace_dir(staging, folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return folder

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -20,6 +17,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .errors import WeightsError
+from .atomic import atomic_folder
 
 GRAPH_FILE = "pipeline.yaml"
 CHECKSUM_FILE = "checksums.json"
@@ -45,19 +43,13 @@ def save_folder(
     `dtype` (e.g. torch.float16) casts floating tensors for smaller files.
     """
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    with atomic_folder(folder) as staging:
         (staging / GRAPH_FILE).write_text(graph_yaml)
         for stem, module in modules.items():
             tensors = state_tensors(module, dtype)
             save_file(tensors, staging / f"{stem}.safetensors", metadata={"format": FORMAT, "component": stem})
         sums = {p.name: sha256_of(p) for p in sorted(staging.iterdir())}
         (staging / CHECKSUM_FILE).write_text(json.dumps(sums, indent=2) + "\n")
-        _replace_dir(staging, folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return folder
 
 
@@ -129,14 +121,3 @@ def load_module(module: nn.Module, path: str | Path) -> None:
 def _few(names: list[str], limit: int = 5) -> str:
     shown = ", ".join(f"'{n}'" for n in names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
-
-
-def _replace_dir(staging: Path, folder: Path) -> None:
-    """Swap `staging` into `folder`; an existing folder is moved aside first, then removed."""
-    if folder.exists():
-        backup = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old.", dir=folder.parent))
-        os.rename(folder, backup / folder.name)
-        os.rename(staging, folder)
-        shutil.rmtree(backup, ignore_errors=True)
-    else:
-        os.rename(staging, folder)

@@ -14,9 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,6 +21,8 @@ from pathlib import Path
 import emoji
 import numpy as np
 from PIL import Image
+
+from unclip_core.atomic import atomic_file, atomic_folder
 
 from .image_files import decode_image
 
@@ -97,9 +96,7 @@ def read_images(folder: Path, manifest: dict, image_size: int, renderer: Callabl
 
 
 def write_cache(folder: Path, images: dict[str, np.ndarray], settings: RenderSettings, font_name: str) -> None:
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    with atomic_folder(folder) as staging:
         items = []
         for index, (character, pixels) in enumerate(images.items()):
             name = f"{index:05d}.png"
@@ -107,10 +104,6 @@ def write_cache(folder: Path, images: dict[str, np.ndarray], settings: RenderSet
             items.append({"emoji": character, "file": name})
         manifest = {"format": CACHE_FORMAT, "settings": asdict(settings), "emoji_package": emoji.__version__, "font": font_name, "items": items}
         (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
-        _swap_in(staging, folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def _read_png(path: Path, image_size: int) -> np.ndarray | None:
@@ -140,22 +133,8 @@ def _repair(folder: Path, broken: list[dict], renderer: Callable[[], Renderer]) 
         if pixels is None:
             continue
         target = folder / item["file"]
-        temporary = target.with_suffix(".tmp.png")
-        Image.fromarray(pixels).save(temporary)
-        os.replace(temporary, target)
+        with atomic_file(target) as temporary:
+            Image.fromarray(pixels).save(temporary, format="PNG")
         log.warning("re-rendered broken emoji cache image %s", target)
         repaired[item["emoji"]] = pixels
     return repaired
-
-
-def _swap_in(staging: Path, folder: Path) -> None:
-    """Rename the finished folder into place; an unreadable old one is moved aside first."""
-    if folder.exists():
-        aside = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old.", dir=folder.parent))
-        os.rename(folder, aside / folder.name)
-        shutil.rmtree(aside, ignore_errors=True)
-    try:
-        os.rename(staging, folder)
-    except OSError:
-        # Another process finished the same cache first; theirs is as good as ours.
-        shutil.rmtree(staging, ignore_errors=True)

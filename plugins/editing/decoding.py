@@ -14,11 +14,7 @@ from unclip_core.interfaces import Decoder, Sampler, TextEncoding
 from unclip_core.pipeline import Pipeline
 from unclip_core.plugins import get_registry
 
-from .inputs import resize
-
-# Decoders configured without a nested sampler section still need a step count for DDIM.
-DEFAULT_STEPS = 50
-
+from unclip_core.images import resize
 
 def decoder_of(pipeline: Pipeline, operation: str) -> Decoder:
     decoder = pipeline.components.decoder
@@ -34,9 +30,11 @@ def output_size(pipeline: Pipeline) -> int:
 
 
 def decoder_steps(pipeline: Pipeline) -> int:
-    """The decoder's configured number of sampling steps (DDIM inversion uses the same)."""
-    node = pipeline.graph.decoder.nested.get("sampler") if pipeline.graph.decoder else None
-    return int(getattr(node.config, "steps", DEFAULT_STEPS)) if node is not None else DEFAULT_STEPS
+    """The decoder's sampler's number of steps (DDIM inversion uses the same)."""
+    decoder = decoder_of(pipeline, "editing")
+    if decoder.sampler is None:
+        raise ConfigError(f"editing needs a decoder that samples by diffusion; decoder '{decoder.name}' has no sampler")
+    return decoder.sampler.steps
 
 
 def build_sampler(section: dict) -> Sampler:

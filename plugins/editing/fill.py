@@ -14,11 +14,12 @@ from pydantic import Field
 from torch import Generator, Tensor
 
 from unclip_core.errors import ConfigError
+from unclip_core.images import resize
 from unclip_core.interfaces import ComponentConfig
 from unclip_core.pipeline import Pipeline
 
 from .decoding import build_sampler, captions, decode, decoder_of, decoder_steps, embed_images, expand, output_size
-from .inputs import coverage, log, resize
+from .inputs import coverage, log
 
 
 class FillConfig(ComponentConfig):

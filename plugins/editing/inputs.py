@@ -18,7 +18,7 @@ from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 
 from unclip_core.errors import InputError
-from unclip_core.images import from_pil
+from unclip_core.images import from_pil, resize
 
 log = logging.getLogger("unclip.editing")
 
@@ -80,12 +80,6 @@ def resized(images: Tensor, size: int | tuple[int, int], what: str = "image") ->
         log.info("the %s's aspect ratio differs from %dx%d's, so it is stretched; crop it first to avoid that",
                  what, target[1], target[0])
     return resize(images, target)
-
-
-def resize(images: Tensor, size: tuple[int, int]) -> Tensor:
-    if tuple(images.shape[-2:]) == tuple(size):
-        return images
-    return F.interpolate(images, size=size, mode="bicubic", antialias=True, align_corners=False).clamp(-1, 1)
 
 
 def open_mask(source: ImageSource, size: tuple[int, int]) -> Tensor:

@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 from torch import Generator, Tensor, nn
 
 from unclip_core.errors import ConfigError
-from unclip_core.interfaces import EncoderSpec, Prior, TextEncoding
+from unclip_core.interfaces import EncoderSpec, Prior, Sampler, StepCallback, TextEncoding
 
 from . import quantization as q
 from .conditioning import CaptionPrefix
@@ -138,7 +138,16 @@ class ARPrior(Prior):
         self.fitted.fill_(True)
 
     @torch.no_grad()
-    def sample(self, text: TextEncoding, *, generator: Generator | None = None, guidance_scale: float | None = None) -> Tensor:
+    def sample(
+        self,
+        text: TextEncoding,
+        *,
+        generator: Generator | None = None,
+        guidance_scale: float | None = None,
+        sampler: Sampler | None = None,
+        callback: StepCallback | None = None,
+    ) -> Tensor:
+        self.refuse_sampler(sampler)
         self._check_fitted()
         scale = self.config.guidance_scale if guidance_scale is None else guidance_scale
         batch, device = len(text), self.pca_mean.device

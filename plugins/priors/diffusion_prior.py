@@ -10,9 +10,9 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import Generator, Tensor, nn
 
-from unclip_core.diffusion import NoiseSchedule, Prediction, ScheduleKind, guided_denoiser, training_target, x0_from_prediction
+from unclip_core.diffusion import GaussianDiffusion, Prediction, ScheduleKind
 from unclip_core.errors import ConfigError
-from unclip_core.interfaces import EncoderSpec, Prior, Sampler, TextEncoding
+from unclip_core.interfaces import EncoderSpec, Prior, Sampler, StepCallback, TextEncoding
 
 from .conditioning import CaptionPrefix, conditioning
 from .selection import best_of_n
@@ -53,7 +53,8 @@ class DiffusionPrior(Prior):
         self.config = config
         self.spec = spec
         self.sampler = sampler
-        self.schedule = NoiseSchedule.make(config.schedule, config.timesteps)
+        # Standardized z_i has no fixed range, so x0 estimates are not clipped.
+        self.diffusion = GaussianDiffusion.make(config.schedule, config.timesteps, config.prediction)
         if sampler.steps > config.timesteps:
             raise ConfigError(
                 f"prior.sampler.steps={sampler.steps} exceeds prior.timesteps={config.timesteps}; lower the steps"
@@ -87,11 +88,6 @@ class DiffusionPrior(Prior):
         hidden, _ = self.transformer(tokens, valid)
         return self.out(hidden[:, -1]).to(x_t.dtype)
 
-    def denoise(self, x_t: Tensor, t: Tensor, cond: dict[str, Tensor]) -> Tensor:
-        """Predicted (standardized) x0, whatever the network predicts."""
-        alpha, sigma = self.schedule.alpha(t, x_t), self.schedule.sigma(t, x_t)
-        return x0_from_prediction(self.config.prediction, self.network(x_t, t, cond), x_t, alpha, sigma)
-
     # ---- the Prior interface --------------------------------------------------------------
     def fit_statistics(self, image_embeddings: Tensor, text_embeddings: Tensor) -> None:
         mean, std = fit_mean_std(image_embeddings)
@@ -100,23 +96,28 @@ class DiffusionPrior(Prior):
 
     def loss(self, image_embedding: Tensor, text: TextEncoding) -> Tensor:
         x0 = standardize(image_embedding.float(), self.image_mean, self.image_std)
-        batch = x0.shape[0]
-        t = self.schedule.sample_timesteps(batch, x0.device)
-        noise = torch.randn_like(x0)
-        x_t = self.schedule.add_noise(x0, t, noise)
-        drop = torch.rand(batch, device=x0.device) < self.config.cond_drop_prob
-        prediction = self.network(x_t, t, conditioning(text, drop))
-        alpha, sigma = self.schedule.alpha(t, x0), self.schedule.sigma(t, x0)
-        return F.mse_loss(prediction.float(), training_target(self.config.prediction, x0, noise, alpha, sigma))
+        drop = torch.rand(x0.shape[0], device=x0.device) < self.config.cond_drop_prob
+        return self.diffusion.loss(self.network, x0, conditioning(text, drop))
 
     @torch.no_grad()
-    def sample(self, text: TextEncoding, *, generator: Generator | None = None, guidance_scale: float | None = None) -> Tensor:
+    def sample(
+        self,
+        text: TextEncoding,
+        *,
+        generator: Generator | None = None,
+        guidance_scale: float | None = None,
+        sampler: Sampler | None = None,
+        callback: StepCallback | None = None,
+    ) -> Tensor:
         n = self.config.samples_per_prompt
         scale = self.config.guidance_scale if guidance_scale is None else guidance_scale
         repeated = text.repeat_interleave(n)
-        denoise = guided_denoiser(self.denoise, conditioning(repeated, False), conditioning(repeated, True), scale)
+        denoise = self.diffusion.denoiser(self.network, conditioning(repeated, False), conditioning(repeated, True), scale)
         device = self.image_mean.device
         noise = torch.randn((len(repeated), self.spec.embed_dim), generator=generator, device=device)
-        x0 = self.sampler.sample(denoise, noise, self.schedule, generator=generator)
+        sampler = sampler or self.sampler
+        if sampler.steps > self.config.timesteps:
+            raise ConfigError(f"the prior's sampler asks for {sampler.steps} steps but prior.timesteps is {self.config.timesteps}")
+        x0 = sampler.sample(denoise, noise, self.diffusion.schedule, generator=generator, callback=callback)
         samples = F.normalize(unstandardize(x0, self.image_mean, self.image_std), dim=-1)
         return best_of_n(samples, F.normalize(text.embedding.float(), dim=-1), n)

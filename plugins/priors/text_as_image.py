@@ -7,7 +7,7 @@ from typing import ClassVar
 import torch.nn.functional as F
 from torch import Generator, Tensor
 
-from unclip_core.interfaces import ComponentConfig, EncoderSpec, Prior, TextEncoding
+from unclip_core.interfaces import ComponentConfig, EncoderSpec, Prior, Sampler, StepCallback, TextEncoding
 
 
 class TextAsImageConfig(ComponentConfig):
@@ -28,5 +28,14 @@ class TextAsImagePrior(Prior):
     def loss(self, image_embedding: Tensor, text: TextEncoding) -> Tensor:
         raise RuntimeError("the text_as_image prior has nothing to train; use it as is, or pick a trainable prior type")
 
-    def sample(self, text: TextEncoding, *, generator: Generator | None = None, guidance_scale: float | None = None) -> Tensor:
+    def sample(
+        self,
+        text: TextEncoding,
+        *,
+        generator: Generator | None = None,
+        guidance_scale: float | None = None,
+        sampler: Sampler | None = None,
+        callback: StepCallback | None = None,
+    ) -> Tensor:
+        self.refuse_sampler(sampler)
         return F.normalize(text.embedding.float(), dim=-1)

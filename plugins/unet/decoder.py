@@ -14,11 +14,10 @@ import torch
 from pydantic import Field
 from torch import Generator, Tensor, nn
 
-from unclip_core.diffusion import guided_denoiser, x0_from_prediction
-from unclip_core.interfaces import Decoder, Denoiser, EncoderSpec, Sampler, TextEncoding
+from unclip_core.interfaces import Decoder, Denoiser, EncoderSpec, Sampler, StepCallback, TextEncoding
 
 from .blocks import TimestepMLP
-from .diffusion import UNetConfig, check_inpainting, diffusion_loss, inverting_sampler, make_schedule, start_noise
+from .diffusion import UNetConfig, check_inpainting, invert_with, make_diffusion, start_noise
 from .unet import UNet
 
 
@@ -41,7 +40,7 @@ class UNetDecoder(Decoder):
         super().__init__()
         self.config = config
         self.sampler = sampler
-        self.schedule = make_schedule(config)
+        self.diffusion = make_diffusion(config)
         emb_dim, width = 4 * config.channels, config.channels * max(config.channel_mults)
         self.time_embed = TimestepMLP(config.channels, emb_dim)
         self.image_to_emb = nn.Linear(spec.embed_dim, emb_dim)
@@ -94,17 +93,12 @@ class UNetDecoder(Decoder):
         ], dim=1)
         return self.unet(x, emb, context, mask)
 
-    def predict_x0(self, x: Tensor, t: Tensor, cond: Mapping[str, Tensor]) -> Tensor:
-        out = self.network(x, t, cond).to(x.dtype)
-        return x0_from_prediction(self.config.prediction, out, x, self.schedule.alpha(t, x), self.schedule.sigma(t, x))
-
     def denoiser(self, image_embedding: Tensor, text: TextEncoding, guidance_scale: float | None = None) -> Denoiser:
         """x_t, t -> guided x0, clipped to [-1, 1]; guidance batches both passes in one forward."""
         scale = self.config.guidance_scale if guidance_scale is None else guidance_scale
         cond = self.conditioning(image_embedding, text)
         uncond = self.conditioning(image_embedding, text, drop_image=True, drop_text=True)
-        guided = guided_denoiser(self.predict_x0, cond, uncond, scale)
-        return lambda x, t: guided(x, t).clamp(-1, 1)
+        return self.diffusion.denoiser(self.network, cond, uncond, scale)
 
     # ---- the Decoder interface ----------------------------------------------------------
     def loss(self, images: Tensor, image_embedding: Tensor, text: TextEncoding) -> Tensor:
@@ -114,7 +108,7 @@ class UNetDecoder(Decoder):
             drop_image=torch.rand(batch, device=device) < self.config.image_dropout,
             drop_text=torch.rand(batch, device=device) < self.config.text_dropout,
         )
-        return diffusion_loss(lambda x, t: self.network(x, t, cond), images, self.schedule, self.config.prediction)
+        return self.diffusion.loss(self.network, images, cond)
 
     @torch.no_grad()
     def sample(
@@ -128,15 +122,28 @@ class UNetDecoder(Decoder):
         mask: Tensor | None = None,
         known: Tensor | None = None,
         sampler: Sampler | None = None,
+        callback: StepCallback | None = None,
     ) -> Tensor:
         shape = (image_embedding.shape[0], 3, self.image_size, self.image_size)
         check_inpainting(shape, mask, known)
         x = start_noise(shape, self.null_image, noise, generator)
         denoise = self.denoiser(image_embedding, text, guidance_scale)
-        return (sampler or self.sampler).sample(denoise, x, self.schedule, generator=generator, mask=mask, known=known)
+        return (sampler or self.sampler).sample(
+            denoise, x, self.diffusion.schedule, generator=generator, callback=callback, mask=mask, known=known
+        )
 
     @torch.no_grad()
-    def invert(self, images: Tensor, image_embedding: Tensor, text: TextEncoding, *, guidance_scale: float = 1.0) -> Tensor:
+    def invert(
+        self,
+        images: Tensor,
+        image_embedding: Tensor,
+        text: TextEncoding,
+        *,
+        guidance_scale: float = 1.0,
+        sampler: Sampler | None = None,
+        callback: StepCallback | None = None,
+    ) -> Tensor:
         """DDIM inversion; sample the result back with the same guidance_scale (default: none)."""
         denoise = self.denoiser(image_embedding, text, guidance_scale)
-        return inverting_sampler(self.sampler).invert(denoise, images.to(self.null_image.dtype), self.schedule)
+        x0 = images.to(self.null_image.dtype)
+        return invert_with(sampler or self.sampler, denoise, x0, self.diffusion.schedule, callback)

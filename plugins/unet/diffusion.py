@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Literal
 
 import torch
-import torch.nn.functional as F
 from pydantic import Field
 from torch import Generator, Tensor
 
-from unclip_core.diffusion import NoiseSchedule, ScheduleKind, randn_like, training_target, x0_from_prediction
+from unclip_core.diffusion import GaussianDiffusion, NoiseSchedule, ScheduleKind, randn_like
 from unclip_core.errors import ConfigError, InputError
-from unclip_core.interfaces import ComponentConfig, Denoiser, Sampler
-
-# net(x_t, t) -> raw network output (eps or v).
-Network = Callable[[Tensor, Tensor], Tensor]
+from unclip_core.interfaces import ComponentConfig, Denoiser, Sampler, StepCallback
 
 
 class UNetConfig(ComponentConfig):
@@ -37,27 +32,9 @@ class UNetConfig(ComponentConfig):
     )
 
 
-def make_schedule(config: UNetConfig) -> NoiseSchedule:
-    return NoiseSchedule.make(config.schedule, config.timesteps)
-
-
-def diffusion_loss(net: Network, x0: Tensor, schedule: NoiseSchedule, prediction: str) -> Tensor:
-    """MSE between the network output and its target at uniformly drawn timesteps."""
-    t = schedule.sample_timesteps(x0.shape[0], x0.device)
-    noise = torch.randn_like(x0)
-    alpha, sigma = schedule.alpha(t, x0), schedule.sigma(t, x0)
-    out = net(alpha * x0 + sigma * noise, t)
-    return F.mse_loss(out.float(), training_target(prediction, x0, noise, alpha, sigma).float())
-
-
-def clipped_x0(net: Network, schedule: NoiseSchedule, prediction: str) -> Denoiser:
-    """The network as a denoiser: x0 from its output, clipped to the data range [-1, 1]."""
-
-    def denoise(x: Tensor, t: Tensor) -> Tensor:
-        out = net(x, t).to(x.dtype)
-        return x0_from_prediction(prediction, out, x, schedule.alpha(t, x), schedule.sigma(t, x)).clamp(-1, 1)
-
-    return denoise
+def make_diffusion(config: UNetConfig) -> GaussianDiffusion:
+    """The network's schedule and prediction; x0 clipped to the image range [-1, 1]."""
+    return GaussianDiffusion.make(config.schedule, config.timesteps, config.prediction, clip=1.0)
 
 
 def start_noise(shape: tuple[int, ...], like: Tensor, noise: Tensor | None, generator: Generator | None) -> Tensor:
@@ -77,10 +54,12 @@ def check_inpainting(shape: tuple[int, ...], mask: Tensor | None, known: Tensor 
             raise InputError(f"{name} is {tuple(value.shape[-2:])} pixels but this model samples {tuple(shape[-2:])}")
 
 
-def inverting_sampler(sampler: Sampler) -> Sampler:
-    """The sampler itself when it can invert, else deterministic DDIM with the same number of steps."""
+def invert_with(
+    sampler: Sampler, denoise: Denoiser, x0: Tensor, schedule: NoiseSchedule, callback: StepCallback | None
+) -> Tensor:
+    """The sampler's own inversion when it has one, else deterministic DDIM with its step count."""
     if sampler.supports_inversion:
-        return sampler
+        return sampler.invert(denoise, x0, schedule, callback=callback)
     from unclip_core.plugins import get_registry
 
     registry = get_registry()
@@ -90,7 +69,7 @@ def inverting_sampler(sampler: Sampler) -> Sampler:
             "set the sampler to {type: ddim, eta: 0} or load the built-in samplers plugin"
         )
     cls = registry.get("sampler", "ddim")
-    return cls(cls.Config(steps=sampler.steps, eta=0.0))
+    return cls(cls.Config(steps=sampler.steps, eta=0.0)).invert(denoise, x0, schedule, callback=callback)
 
 
 def noised(x: Tensor, level: Tensor, schedule: NoiseSchedule, generator: Generator | None) -> Tensor:

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from collections.abc import Mapping
+
 import torch
-import torch.nn.functional as F
 from pydantic import Field, model_validator
 from torch import Generator, Tensor
 
 from unclip_core.errors import InputError
-from unclip_core.interfaces import Denoiser, Sampler, Upsampler
+from unclip_core.images import resize
+from unclip_core.interfaces import Denoiser, Sampler, StepCallback, Upsampler
 
 from .blocks import TimestepMLP
 from .degradations import BSRConfig, Degradation, degrade
-from .diffusion import UNetConfig, check_inpainting, clipped_x0, diffusion_loss, inverting_sampler, make_schedule, noised, start_noise
+from .diffusion import UNetConfig, check_inpainting, invert_with, make_diffusion, noised, start_noise
 from .unet import UNet
 
 
@@ -57,7 +59,7 @@ class UNetUpsampler(Upsampler):
         super().__init__()
         self.config = config
         self.sampler = sampler
-        self.schedule = make_schedule(config)
+        self.diffusion = make_diffusion(config)
         emb_dim = 4 * config.channels
         self.time_embed = TimestepMLP(config.channels, emb_dim)
         self.augmented = config.noise_level_max > 0
@@ -81,22 +83,27 @@ class UNetUpsampler(Upsampler):
     def condition(self, low_res: Tensor, level: Tensor | None, generator: Generator | None = None) -> Tensor:
         """The conditioning channels: low_res (noised to `level` when augmenting), bicubic to to_size."""
         if level is not None:
-            low_res = noised(low_res, level, self.schedule, generator)
-        size = (self.to_size, self.to_size)
-        return F.interpolate(low_res, size=size, mode="bicubic", align_corners=False).clamp(-1, 1)
+            low_res = noised(low_res, level, self.diffusion.schedule, generator)
+        return resize(low_res, self.to_size)
 
-    def network(self, x: Tensor, t: Tensor, cond: Tensor, level: Tensor | None) -> Tensor:
+    def conditioning(self, low_res: Tensor, level: Tensor | None, generator: Generator | None = None) -> dict[str, Tensor]:
+        """The network's conditioning dict; `level` only when noise augmentation is on."""
+        cond = {"low_res": self.condition(low_res, level, generator)}
+        if level is not None:
+            cond["level"] = level
+        return cond
+
+    def network(self, x: Tensor, t: Tensor, cond: Mapping[str, Tensor]) -> Tensor:
         emb = self.time_embed(t)
         if self.level_embed is not None:
-            emb = emb + self.level_embed(level)
-        return self.unet(torch.cat([x, cond.to(x.dtype)], dim=1), emb)
+            emb = emb + self.level_embed(cond["level"])
+        return self.unet(torch.cat([x, cond["low_res"].to(x.dtype)], dim=1), emb)
 
     def downsample(self, images: Tensor) -> Tensor:
-        size = (self.from_size, self.from_size)
-        return F.interpolate(images, size=size, mode="bicubic", antialias=True, align_corners=False).clamp(-1, 1)
+        return resize(images, self.from_size)
 
     def _level_index(self, fraction: float) -> int:
-        return round(fraction * (self.schedule.num_timesteps - 1))
+        return round(fraction * (self.diffusion.schedule.num_timesteps - 1))
 
     # ---- the Upsampler interface --------------------------------------------------------
     def loss(self, images: Tensor, generator: Generator | None = None) -> Tensor:
@@ -108,8 +115,7 @@ class UNetUpsampler(Upsampler):
         if self.augmented:
             top = self._level_index(self.config.noise_level_max)
             level = torch.randint(0, top + 1, (images.shape[0],), device=images.device, generator=generator)
-        cond = self.condition(low, level, generator)
-        return diffusion_loss(lambda x, t: self.network(x, t, cond, level), images, self.schedule, self.config.prediction)
+        return self.diffusion.loss(self.network, images, self.conditioning(low, level, generator), generator)
 
     def denoiser(self, low_res: Tensor, generator: Generator | None = None) -> Denoiser:
         if low_res.shape[-1] != self.from_size or low_res.shape[-2] != self.from_size:
@@ -121,8 +127,7 @@ class UNetUpsampler(Upsampler):
         level = None
         if self.augmented:
             level = torch.full((low_res.shape[0],), self._level_index(self.config.sample_noise_level), device=low_res.device)
-        cond = self.condition(low_res, level, generator)
-        return clipped_x0(lambda x, t: self.network(x, t, cond, level), self.schedule, self.config.prediction)
+        return self.diffusion.denoiser(self.network, self.conditioning(low_res, level, generator))
 
     @torch.no_grad()
     def sample(
@@ -133,14 +138,21 @@ class UNetUpsampler(Upsampler):
         noise: Tensor | None = None,
         mask: Tensor | None = None,
         known: Tensor | None = None,
+        sampler: Sampler | None = None,
+        callback: StepCallback | None = None,
     ) -> Tensor:
         shape = (low_res.shape[0], 3, self.to_size, self.to_size)
         check_inpainting(shape, mask, known)
         denoise = self.denoiser(low_res, generator)
         x = start_noise(shape, low_res, noise, generator)
-        return self.sampler.sample(denoise, x, self.schedule, generator=generator, mask=mask, known=known)
+        return (sampler or self.sampler).sample(
+            denoise, x, self.diffusion.schedule, generator=generator, callback=callback, mask=mask, known=known
+        )
 
     @torch.no_grad()
-    def invert(self, images: Tensor, low_res: Tensor) -> Tensor:
+    def invert(
+        self, images: Tensor, low_res: Tensor, *, sampler: Sampler | None = None, callback: StepCallback | None = None
+    ) -> Tensor:
         """DDIM inversion of to_size `images` given their conditioning image."""
-        return inverting_sampler(self.sampler).invert(self.denoiser(low_res), images.to(low_res.dtype), self.schedule)
+        denoise = self.denoiser(low_res)
+        return invert_with(sampler or self.sampler, denoise, images.to(low_res.dtype), self.diffusion.schedule, callback)

@@ -15,7 +15,7 @@ def add_parser(sub) -> None:
 
 def add_graph_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, help="YAML graph file (or a name under configs/)")
-    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. prior.type=ar_prior")
+    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. prior.sampler.steps=32 decoder.guidance_scale=4")
 
 
 def run_show(args: argparse.Namespace) -> None:

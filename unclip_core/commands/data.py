@@ -13,7 +13,7 @@ def add_parser(sub) -> None:
     parser = sub.add_parser("data", help="prepare training data")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     export = actions.add_parser("export", help="write a data source as webdataset tar shards")
-    export.add_argument("--data", help="dataset type, e.g. emoji or shapes (default: the config's data section)")
+    export.add_argument("--data", help="dataset type, one listed by `unclip plugins` (default: the config's data section)")
     export.add_argument("--config", help="YAML graph whose data: section (and encoder, for --embeddings) to use")
     export.add_argument("--out", required=True, help="output folder; shards go to OUT/train and OUT/val")
     export.add_argument("--split", choices=(*SPLITS, "all"), default="all", help="which split to write")
@@ -24,21 +24,28 @@ def add_parser(sub) -> None:
     export.set_defaults(run=run_export)
 
 
-def data_graph(config: str | None, data_type: str | None, overrides: Sequence[str]):
-    """The graph to read data from: --config's, else a default encoder with `data: {type: TYPE}`."""
-    from ..errors import InputError
-    from ..graph import graph_from_dict, load_graph
+def data_section(config: str | None, data_type: str | None, overrides: Sequence[str]):
+    """(the data node to export, the whole graph when --config gave one, else None)."""
+    from omegaconf import OmegaConf
+
+    from ..errors import ConfigError, InputError
+    from ..graph import apply_overrides, load_graph, validate_node
+    from ..plugins import get_registry
 
     if config is None and data_type is None:
-        raise InputError("say which data to export: --data TYPE (e.g. --data emoji) or --config FILE with a data: section")
+        raise InputError("say which data to export: --data TYPE (see `unclip plugins`) or --config FILE with a data: section")
     retype = [f"data.type={data_type}"] if data_type else []
     if config is not None:
         graph = load_graph(config, [*retype, *overrides])
-    else:
-        graph = graph_from_dict({"encoder": {"type": "open_clip"}, "data": {"type": data_type}}, overrides)
-    if graph.data is None:
-        raise InputError(f"{config} has no data: section; add one or pass --data TYPE")
-    return graph
+        if graph.data is None:
+            raise InputError(f"{config} has no data: section; add one or pass --data TYPE")
+        return graph.data, graph
+    registry = get_registry()
+    raw = apply_overrides(OmegaConf.create({"data": {"type": data_type}}), overrides, registry)
+    extra = sorted(set(raw) - {"data"})
+    if extra:
+        raise ConfigError(f"without --config only data.* keys can be set, not {', '.join(extra)}")
+    return validate_node("data", "dataset", OmegaConf.to_container(raw.data, resolve=True), registry), None
 
 
 def default_device() -> str:
@@ -58,10 +65,12 @@ def run_export(args: argparse.Namespace) -> None:
 
     if args.shard_size < 1:
         raise InputError(f"--shard-size must be at least 1, got {args.shard_size}")
-    graph = data_graph(args.config, args.data, args.overrides)
-    source = build_node(graph.data, get_registry())
+    data, graph = data_section(args.config, args.data, args.overrides)
+    source = build_node(data, get_registry())
     embed = None
     if args.embeddings:
+        if graph is None:
+            raise InputError("--embeddings needs --config FILE: the graph whose encoder (trained in its run_dir) embeds the data")
         encoder = trained_encoder(graph, args.device or default_device())
 
         def embed(images, captions):
@@ -72,6 +81,6 @@ def run_export(args: argparse.Namespace) -> None:
     for split in splits:
         dataset = source.train_set() if split == "train" else source.val_set()
         folder = write_shards(
-            dataset, Path(args.out) / split, split, args.shard_size, graph.data.config.batch_size, embed
+            dataset, Path(args.out) / split, split, args.shard_size, data.config.batch_size, embed
         )
-        print(f"wrote {len(dataset)} {split} samples of '{graph.data.type}' to {folder}")
+        print(f"wrote {len(dataset)} {split} samples of '{data.type}' to {folder}")

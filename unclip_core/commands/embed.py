@@ -28,7 +28,8 @@ def run(args: argparse.Namespace) -> None:
         raise InputError(f"--shard-size must be at least 1, got {args.shard_size}")
     graph = load_graph(args.config, args.overrides)
     if graph.data is None:
-        raise InputError(f"{args.config} has no data: section to embed; add one, e.g. data: {{type: emoji}}")
+        types = ", ".join(get_registry().names("dataset"))
+        raise InputError(f"{args.config} has no data: section to embed; add one, data: {{type: NAME}} with NAME one of: {types}")
     source = build_node(graph.data, get_registry())
     encoder = trained_encoder(graph, args.device or default_device())
     splits = {"train": source.train_set(), "val": source.val_set()}

@@ -22,9 +22,14 @@ def add_parser(sub) -> None:
     parser.add_argument("--prior-steps", type=int, default=None, help="sampler steps of the prior")
     parser.add_argument("--decoder-steps", type=int, default=None, help="sampler steps of the decoder")
     parser.add_argument("--upsampler-steps", type=int, default=None, help="sampler steps of every upsampler")
+    for stage in ("prior", "decoder", "upsampler"):
+        parser.add_argument(
+            f"--{stage}-sampler", default=None, metavar="TYPE",
+            help=f"sampler type of the {stage} for this run (keeps its steps; see `unclip plugins`)",
+        )
     parser.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-        help="override the model's graph at load, e.g. --set decoder.sampler.type=ddim (repeatable)",
+        help="override the model's graph at load, e.g. --set decoder.sampler.steps=25 (repeatable)",
     )
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda when available)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -52,6 +57,9 @@ def run(args: argparse.Namespace) -> None:
         prior_steps=args.prior_steps,
         decoder_steps=args.decoder_steps,
         upsampler_steps=args.upsampler_steps,
+        prior_sampler=args.prior_sampler,
+        decoder_sampler=args.decoder_sampler,
+        upsampler_sampler=args.upsampler_sampler,
     )
     if args.separate:
         paths = [save_image(image, numbered(args.output, i)) for i, image in enumerate(images)]

@@ -2,6 +2,7 @@
 
 from .denoiser import Denoiser, StepCallback
 from .evaluate import Evaluate, evaluator
+from .gaussian import GaussianDiffusion
 from .guidance import guided_denoiser
 from .inpainting import check_inpainting, keep_known, paste_known
 from .inversion import ddim_invert
@@ -15,6 +16,7 @@ from .spacing import SPACINGS, Spacing, spaced_timesteps
 __all__ = [
     "Denoiser",
     "Evaluate",
+    "GaussianDiffusion",
     "History",
     "NoiseSchedule",
     "Prediction",

@@ -8,7 +8,7 @@ from typing import ClassVar
 from torch import Generator, Tensor, nn
 
 from .component import Component
-from .sampler import Sampler
+from .sampler import Sampler, StepCallback
 from .values import TextEncoding
 
 
@@ -19,6 +19,8 @@ class Decoder(Component, nn.Module, ABC):
     """
 
     kind: ClassVar[str] = "decoder"
+    # The configured sampler (the graph's nested `sampler:`), used when a call names none.
+    sampler: Sampler | None = None
 
     @property
     @abstractmethod
@@ -41,14 +43,26 @@ class Decoder(Component, nn.Module, ABC):
         mask: Tensor | None = None,
         known: Tensor | None = None,
         sampler: Sampler | None = None,
+        callback: StepCallback | None = None,
     ) -> Tensor:
         """Images for the embeddings. `noise` fixes x_T; `mask`/`known` inpaint.
 
-        `sampler` replaces the configured sampler for this call only (editing operations use it
-        for DDIM with a chosen eta, or for resampling while inpainting); it must work on the
-        decoder's own noise schedule, as every registered sampler does.
+        `sampler` replaces the configured sampler for this call only, changing nothing on the
+        decoder (so concurrent calls may differ); it must work on the decoder's own noise
+        schedule, as every registered sampler does. `callback` is called once per network
+        evaluation.
         """
 
     @abstractmethod
-    def invert(self, images: Tensor, image_embedding: Tensor, text: TextEncoding) -> Tensor:
-        """The x_T that deterministic sampling turns back into `images` (DDIM inversion)."""
+    def invert(
+        self,
+        images: Tensor,
+        image_embedding: Tensor,
+        text: TextEncoding,
+        *,
+        guidance_scale: float = 1.0,
+        sampler: Sampler | None = None,
+        callback: StepCallback | None = None,
+    ) -> Tensor:
+        """The x_T that deterministic sampling turns back into `images` (DDIM inversion), at the
+        step count of `sampler` (default: the configured one)."""

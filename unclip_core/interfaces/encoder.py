@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from torch import Tensor, nn
 
-from .component import Component
+from .component import Component, ComponentConfig
 from .values import EncoderSpec, TextEncoding
 
 
@@ -42,6 +42,23 @@ class Encoder(Component, nn.Module, ABC):
     @abstractmethod
     def logit_scale(self) -> Tensor:
         """The learned temperature of contrastive training (already exponentiated)."""
+
+    @classmethod
+    def is_pretrained(cls, config: ComponentConfig) -> bool:
+        """Whether `config` brings trained weights of its own (so a recipe need not train CLIP).
+
+        An encoder that always starts from random weights keeps the default, False.
+        """
+        return False
+
+    @classmethod
+    def config_for_saved_weights(cls, config: ComponentConfig) -> ComponentConfig:
+        """The config to build this encoder with when a pipeline folder supplies its weights.
+
+        A folder's own `encoder.safetensors` replaces whatever the config would load, so an
+        encoder that reads weights at construction (a path, a download) drops that source here.
+        """
+        return config
 
     def embed_texts(self, texts: Sequence[str]) -> TextEncoding:
         """Tokenize and encode on the encoder's device in one call."""

@@ -8,6 +8,7 @@ from typing import ClassVar
 from torch import Generator, Tensor, nn
 
 from .component import Component
+from .sampler import Sampler, StepCallback
 from .values import TextEncoding
 
 
@@ -20,6 +21,8 @@ class Prior(Component, nn.Module, ABC):
 
     kind: ClassVar[str] = "prior"
     trainable: ClassVar[bool] = True
+    # The configured sampler of a prior that samples by diffusion; None for one that does not.
+    sampler: Sampler | None = None
 
     @abstractmethod
     def loss(self, image_embedding: Tensor, text: TextEncoding) -> Tensor:
@@ -32,8 +35,23 @@ class Prior(Component, nn.Module, ABC):
         *,
         generator: Generator | None = None,
         guidance_scale: float | None = None,
+        sampler: Sampler | None = None,
+        callback: StepCallback | None = None,
     ) -> Tensor:
-        """(B, embed_dim) normalized image embeddings for the captions."""
+        """(B, embed_dim) normalized image embeddings for the captions.
+
+        `sampler` replaces the configured one for this call only (nothing is changed on the
+        prior, so concurrent calls may use different samplers); `callback` is called once per
+        network evaluation of the sampler. A prior that does not sample by diffusion refuses a
+        `sampler` with an InputError (see `refuse_sampler`) and never calls `callback`.
+        """
+
+    def refuse_sampler(self, sampler: Sampler | None) -> None:
+        """For priors without a diffusion sampler: a per-call sampler is an input error."""
+        if sampler is not None:
+            from ..errors import InputError
+
+            raise InputError(f"prior '{self.name}' does not sample by diffusion, so it takes no sampler")
 
     def fit_statistics(self, image_embeddings: Tensor, text_embeddings: Tensor) -> None:
         """Called once before training with (N, embed_dim) training z_i and their captions' z_t.

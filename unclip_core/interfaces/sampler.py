@@ -47,9 +47,9 @@ class Sampler(Component, ABC):
 
     @property
     def evaluations(self) -> int:
-        """How many network evaluations (and callbacks) one `sample` call makes with this config.
-
-        Samplers that evaluate more or less than once per visited timestep override it.
+        """How many network evaluations (and callbacks) one `sample` call makes with this config:
+        what progress bars count. Samplers that evaluate more or less than once per visited
+        timestep override it.
         """
         return self.config.steps
 
@@ -79,7 +79,11 @@ class Sampler(Component, ABC):
         callback: StepCallback | None = None,
     ) -> Tensor:
         """Map data x0 to the noise x_T that this sampler would turn back into x0."""
+        from ..plugins import get_registry  # imported here: the registry imports the interfaces
+
+        registry = get_registry()
+        inverting = [name for name in registry.names(self.kind) if registry.get(self.kind, name).supports_inversion]
         raise NotImplementedError(
-            f"sampler '{self.name}' cannot invert; use a deterministic sampler such as "
-            "'ddim' (eta: 0) for operations that need DDIM inversion"
+            f"sampler '{self.name}' cannot invert; operations that need inversion want a deterministic "
+            f"sampler that can: {', '.join(inverting) or 'none is registered'}"
         )

@@ -8,6 +8,7 @@ from typing import ClassVar
 from torch import Generator, Tensor, nn
 
 from .component import Component
+from .sampler import Sampler, StepCallback
 
 
 class Upsampler(Component, nn.Module, ABC):
@@ -17,6 +18,8 @@ class Upsampler(Component, nn.Module, ABC):
     """
 
     kind: ClassVar[str] = "upsampler"
+    # The configured sampler (the graph's nested `sampler:`), used when a call names none.
+    sampler: Sampler | None = None
 
     @property
     @abstractmethod
@@ -31,5 +34,16 @@ class Upsampler(Component, nn.Module, ABC):
         """Training loss on full-resolution images; the stage degrades them itself."""
 
     @abstractmethod
-    def sample(self, low_res: Tensor, *, generator: Generator | None = None) -> Tensor:
-        """Upsample `low_res` (B, 3, from_size, from_size) to (B, 3, to_size, to_size)."""
+    def sample(
+        self,
+        low_res: Tensor,
+        *,
+        generator: Generator | None = None,
+        sampler: Sampler | None = None,
+        callback: StepCallback | None = None,
+    ) -> Tensor:
+        """Upsample `low_res` (B, 3, from_size, from_size) to (B, 3, to_size, to_size).
+
+        `sampler` replaces the configured one for this call only; `callback` is called once
+        per network evaluation.
+        """

@@ -8,13 +8,12 @@ is neither, so running the recipe again resumes it from its `last.ckpt` and goes
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..atomic import atomic_file
 from ..graph import Graph
 from .stages import pipeline_dir
 
@@ -36,8 +35,10 @@ def stages(graph: Graph) -> list[Stage]:
     from .prior import train_prior
     from .upsampler import train_upsampler
 
+    from ..plugins import get_registry
+
     found = []
-    if graph.encoder.config.model_dump().get("pretrained") is None:
+    if not get_registry().get("encoder", graph.encoder.type).is_pretrained(graph.encoder.config):
         found.append(Stage("encoder", lambda: train_clip(graph)))
     if graph.prior is not None:
         found.append(Stage("prior", lambda: train_prior(graph), stateless=_stateless_prior(graph)))
@@ -81,10 +82,8 @@ def write_marker(graph: Graph, finished: dict[str, dict]) -> None:
     """Atomically: a crash while writing never marks a stage finished by accident."""
     run_dir = Path(graph.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{MARKER}.", dir=run_dir)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(finished, handle, indent=2)
-    os.replace(tmp, run_dir / MARKER)
+    with atomic_file(run_dir / MARKER) as temporary:
+        temporary.write_text(json.dumps(finished, indent=2))
 
 
 def _stateless_prior(graph: Graph) -> bool:

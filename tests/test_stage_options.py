@@ -1,0 +1,83 @@
+"""Per-call sampling options: nothing on the pipeline changes, so threads can share one."""
+
+import subprocess
+import sys
+import threading
+
+import pytest
+import torch
+
+from unclip_core.errors import ConfigError, InputError
+from unclip_core.pipeline import Pipeline
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    return Pipeline.from_pretrained()
+
+
+def run(pipe, steps: int, sampler: str | None = None) -> tuple[torch.Tensor, dict[str, int]]:
+    counts: dict[str, int] = {}
+
+    def count(stage, i, x_t, x0):
+        counts[stage] = counts.get(stage, 0) + 1
+
+    images = pipe.generate(
+        ["red heart"], generator=torch.Generator().manual_seed(0), prior_steps=2, decoder_steps=steps,
+        upsampler_steps=2, decoder_sampler=sampler, callback=count,
+    )
+    return images, counts
+
+
+def test_two_threads_with_different_options_get_what_each_asked_for(pipe):
+    alone = {steps: run(pipe, steps) for steps in (2, 5)}
+    results: dict[int, tuple] = {}
+    start = threading.Barrier(2)
+
+    def worker(steps):
+        start.wait()
+        results[steps] = run(pipe, steps)
+
+    threads = [threading.Thread(target=worker, args=(steps,)) for steps in (2, 5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for steps in (2, 5):
+        images, counts = results[steps]
+        assert counts == {"prior": 2, "decoder": steps, "upsampler 0": 2}
+        torch.testing.assert_close(images, alone[steps][0])
+    configured = pipe.components.decoder.sampler
+    assert configured.steps == pipe.graph.decoder.nested["sampler"].config.steps  # untouched
+
+
+def test_a_call_can_pick_another_sampler_by_name_and_keeps_its_steps(pipe):
+    configured = pipe.components.decoder.sampler
+    other = next(name for name in ("ddpm", "ddim") if name != configured.name)
+    _, counts = run(pipe, 3, sampler=other)
+    assert counts["decoder"] == 3
+    assert pipe.components.decoder.sampler is configured
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"decoder_steps": 0}, "decoder steps must be a whole number of at least 1"),
+    ({"decoder_sampler": "no_such_sampler"}, "unknown sampler type 'no_such_sampler'"),
+    ({"num_images": 0}, "num_images must be a whole number of at least 1"),
+])
+def test_bad_options_are_input_errors(pipe, options, message):
+    with pytest.raises((InputError, ConfigError), match=message):
+        pipe.generate(["red heart"], **options)
+
+
+def test_generating_never_imports_lightning(tmp_path):
+    code = (
+        "import sys\n"
+        "from unclip_core.cli import main\n"
+        f"assert main(['generate', 'red heart', '-o', r'{tmp_path / 'x.png'}', '--prior-steps', '2',"
+        " '--decoder-steps', '2', '--upsampler-steps', '2', '--no-progress', '--device', 'cpu']) == 0\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('lightning', 'pytorch_lightning'))\n"
+        "assert not loaded, loaded\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "x.png").is_file()

@@ -1,0 +1,72 @@
+"""A network seen through its noise schedule: the training loss, and x0 for samplers.
+
+Every diffusion component (prior, decoder, upsampler) predicts eps, x0 or v from x_t; samplers
+want x0. `GaussianDiffusion` is the one place that draws training noise, picks the target,
+converts a prediction to x0, guides it and clips it, so no component writes that math again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Generator, Tensor
+
+from .denoiser import Denoiser
+from .guidance import guided_denoiser
+from .parameterization import Prediction, training_target, x0_from_prediction
+from .schedule import NoiseSchedule, ScheduleKind
+
+# network(x_t, t, conditioning) -> raw output (eps, x0 or v), conditioning a dict of batched tensors.
+Network = Callable[[Tensor, Tensor, Mapping[str, Tensor]], Tensor]
+
+
+@dataclass(frozen=True)
+class GaussianDiffusion:
+    """`schedule` and what the network predicts; `clip` bounds x0 estimates (images: 1.0; None: off)."""
+
+    schedule: NoiseSchedule
+    prediction: Prediction
+    clip: float | None = None
+
+    @classmethod
+    def make(cls, schedule: ScheduleKind, timesteps: int, prediction: Prediction, clip: float | None = None) -> GaussianDiffusion:
+        return cls(NoiseSchedule.make(schedule, timesteps), prediction, clip)
+
+    def loss(
+        self, network: Network, x0: Tensor, cond: Mapping[str, Tensor], generator: Generator | None = None
+    ) -> Tensor:
+        """MSE between the network's output and its target, at uniformly drawn timesteps."""
+        t = self.schedule.sample_timesteps(x0.shape[0], x0.device, generator)
+        noise = torch.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
+        alpha, sigma = self.schedule.alpha(t, x0), self.schedule.sigma(t, x0)
+        output = network(alpha * x0 + sigma * noise, t, cond)
+        return F.mse_loss(output.float(), training_target(self.prediction, x0, noise, alpha, sigma).float())
+
+    def x0(self, output: Tensor, x_t: Tensor, t: Tensor) -> Tensor:
+        """The clean sample a network output stands for at (x_t, t), unclipped."""
+        alpha, sigma = self.schedule.alpha(t, x_t), self.schedule.sigma(t, x_t)
+        return x0_from_prediction(self.prediction, output.to(x_t.dtype), x_t, alpha, sigma)
+
+    def denoiser(
+        self,
+        network: Network,
+        cond: Mapping[str, Tensor],
+        uncond: Mapping[str, Tensor] | None = None,
+        scale: float = 1.0,
+    ) -> Denoiser:
+        """x_t, t -> x0 for a sampler: converted, guided toward `cond` and away from `uncond`
+        (both passes in one batched call) and clipped. Guidance needs `uncond`; scale 1 is none."""
+        if scale != 1.0 and uncond is None:
+            raise ValueError("classifier-free guidance (scale != 1) needs the unconditional inputs `uncond`")
+
+        def predict_x0(x: Tensor, t: Tensor, c: Mapping[str, Tensor]) -> Tensor:
+            return self.x0(network(x, t, c), x, t)
+
+        guided = guided_denoiser(predict_x0, cond, uncond if uncond is not None else cond, scale)
+        if self.clip is None:
+            return guided
+        bound = self.clip
+        return lambda x, t: guided(x, t).clamp(-bound, bound)

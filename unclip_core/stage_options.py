@@ -1,0 +1,71 @@
+"""Per-call sampling options for a pipeline's stages: which sampler, how many steps, progress.
+
+Nothing here changes a component: a call's sampler is a new object handed to the stage's
+`sample(..., sampler=)`, so concurrent calls on one loaded pipeline each get what they asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Union
+
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from .errors import InputError
+from .interfaces import Sampler, StepCallback
+
+# A sampler for one call: a built Sampler, a graph section ({type: ..., steps: ...}) or a type name.
+SamplerChoice = Union[Sampler, Mapping[str, Any], str, None]
+# callback(stage, step_index, x_t, predicted_x0): the pipeline-level view of every stage's steps.
+PipelineCallback = Callable[[str, int, Tensor, Tensor], None]
+
+
+def sampler_for_call(stage: str, configured: Sampler | None, choice: SamplerChoice, steps: int | None) -> Sampler | None:
+    """The sampler `stage` uses for one call, or None to keep its configured one.
+
+    A type name or section without `steps` keeps the configured sampler's step count; `steps`
+    then sets the count of whichever sampler results.
+    """
+    if choice is None and steps is None:
+        return None
+    if configured is None:
+        raise InputError(f"the {stage} of this pipeline does not sample by diffusion, so its sampler and steps cannot be set")
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+        raise InputError(f"{stage} steps must be a whole number of at least 1, got {steps!r}")
+    sampler = configured if choice is None else _build(stage, choice, configured.steps)
+    if steps is not None and steps != sampler.steps:
+        sampler = type(sampler)(type(sampler).Config.model_validate({**sampler.config.model_dump(), "steps": steps}))
+    return sampler
+
+
+def _build(stage: str, choice: SamplerChoice, default_steps: int) -> Sampler:
+    if isinstance(choice, Sampler):
+        return choice
+    section = {"type": choice} if isinstance(choice, str) else dict(choice)  # type: ignore[arg-type]
+    section.setdefault("steps", default_steps)
+    from .graph import build_node, validate_node
+    from .plugins import get_registry
+
+    registry = get_registry()
+    return build_node(validate_node(f"{stage}.sampler", "sampler", section, registry), registry)
+
+
+@contextmanager
+def stage_callback(
+    stage: str, sampler: Sampler | None, progress: bool, callback: PipelineCallback | None
+) -> Iterator[StepCallback | None]:
+    """The per-evaluation callback for one stage: a tqdm bar sized by the sampler's evaluations,
+    and the caller's `callback` told which stage is reporting. None when nothing listens."""
+    if sampler is None or (not progress and callback is None):
+        yield None
+        return
+    with tqdm(total=sampler.evaluations, desc=stage, unit="step", leave=False, disable=not progress) as bar:
+
+        def report(i: int, x_t: Tensor, x0: Tensor) -> None:
+            bar.update(1)
+            if callback is not None:
+                callback(stage, i, x_t, x0)
+
+        yield report
