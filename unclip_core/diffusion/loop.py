@@ -8,8 +8,7 @@ from torch import Generator, Tensor
 
 from .denoiser import Denoiser, StepCallback
 from .evaluate import Evaluate, evaluator
-from .inpainting import keep_known, paste_known
-from .noise import randn_like
+from .inpainting import paste_known
 from .schedule import NoiseSchedule
 from .spacing import Spacing
 
@@ -18,8 +17,6 @@ History = list[tuple[Tensor, Tensor]]
 # step(evaluate, x_t, x0, t, s, history) -> x_s: move from timestep t to the smaller timestep s,
 # given x0 predicted at (x_t, t). A step that needs more network evaluations calls `evaluate`.
 Step = Callable[[Evaluate, Tensor, Tensor, Tensor, Tensor, History], Tensor]
-
-__all__ = ["History", "Step", "keep_known", "randn_like", "sampling_loop"]  # keep_known, randn_like: older import path
 
 
 def sampling_loop(
