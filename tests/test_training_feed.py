@@ -80,6 +80,11 @@ def test_epochs_continue_the_stream_so_no_item_is_dropped():
     # Two ranks split the stream between them: together they draw what one would, in turn.
     rank0, rank1 = (list(DeviceBatches(columns, stream, epoch=0, rank=r, ranks=2)) for r in (0, 1))
     assert len(rank0) == 1 and torch.equal(rank1[0]["caption_id"], columns.items["caption_id"][stream.batch(1)])
+    # Lightning iterates one dataloader object once per epoch: each pass is the next epoch.
+    loader = module.train_dataloader()
+    once, twice = list(loader), list(loader)
+    assert torch.equal(twice[0]["image"], columns.items["image"][stream.batch(2)])
+    assert not torch.equal(once[0]["image"], twice[0]["image"])
 
 
 def test_columns_keep_float_images_that_are_not_8_bit_as_float16():

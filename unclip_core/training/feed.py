@@ -56,7 +56,9 @@ class DeviceBatches:
     """One epoch of gathered batches, as Lightning iterates a train dataloader.
 
     An epoch is N // (B * ranks) batches per rank; rank r takes every ranks-th batch of the
-    stream, so ranks never draw the same batch.
+    stream, so ranks never draw the same batch. Lightning asks for the dataloader once per fit
+    and iterates it once per epoch, so each iteration moves on to the next epoch, starting from
+    `epoch` (the trainer's, when resuming).
     """
 
     def __init__(self, columns: Columns, stream: IndexStream, epoch: int = 0, rank: int = 0, ranks: int = 1) -> None:
@@ -71,5 +73,6 @@ class DeviceBatches:
 
     def __iter__(self) -> Iterator[dict[str, Tensor]]:
         first = self.epoch * len(self)
+        self.epoch += 1
         for step in range(first, first + len(self)):
             yield self.columns.gather(self.stream.batch(step * self.ranks + self.rank))
