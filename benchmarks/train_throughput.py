@@ -5,7 +5,8 @@
     python benchmarks/train_throughput.py --device cuda --scale 1 2 4 --stages decoder
 
 Each (stage, path) trains with the stage's real Lightning Trainer (EMA, checkpoint callback,
-logging) for --warmup + --steps steps; only the last --steps are timed. Reported per row:
+logging) for --warmup + --steps steps; only the last --steps are timed, and each row keeps the
+fastest of --rounds such measurements (the paths alternate between rounds). Reported per row:
 images/s; GFLOP per image for one forward + backward (torch.utils.flop_counter, so the frozen
 encoder's forward counts too); achieved TFLOP/s and MFU against the device's peak (the bf16
 dense peak of known GPUs; on a CPU a large fp32 matmul measured first); the share of step time
@@ -20,6 +21,7 @@ Results go to benchmarks/results/train_throughput_<device>.json, one file per de
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import re
 import resource
@@ -187,6 +189,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="timed steps (default 5 on a CPU, 50 on a GPU)")
     parser.add_argument("--warmup", type=int, default=None, help="untimed steps first (default 2 on a CPU, 10 on a GPU)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the loss on the device path")
+    parser.add_argument("--rounds", type=int, default=None, help="measurements per row, the fastest kept (default 2 on a CPU, 1 on a GPU)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     device = torch.device(args.device)
@@ -194,6 +197,7 @@ def main() -> None:
     args.batch = args.batch or (16 if on_cpu else None)
     args.steps = args.steps or (5 if on_cpu else 50)
     args.warmup = args.warmup or (2 if on_cpu else 10)
+    args.rounds = args.rounds or (2 if on_cpu else 1)
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
@@ -204,14 +208,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for stage in args.stages:
             for scale in (args.scale if stage in ("decoder", "upsampler") else [1]):
-                for path in args.paths:
-                    rows.append(measure(args, stage, path, scale, device, peak, Path(tmp)))
-                    print_table(rows[-1:])
+                # Paths alternate round by round, and each keeps its fastest round: on a shared
+                # machine, load that comes and goes then hits both paths alike.
+                best: dict[str, dict] = {}
+                for _ in range(args.rounds):
+                    for path in args.paths:
+                        row = measure(args, stage, path, scale, device, peak, Path(tmp))
+                        print_table([row])
+                        if path not in best or row["images_per_s"] > best[path]["images_per_s"]:
+                            best[path] = row
+                rows += [best[path] for path in args.paths]
     print()
     print_table(rows)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu-{platform.machine()}"
     out = args.out or RESULTS / f"train_throughput_{re.sub(r'[^a-z0-9]+', '_', name.lower()).strip('_')}.json"
-    settings = {"config": args.config, "steps": args.steps, "warmup": args.warmup, "peak_tflops": round(peak, 4),
+    settings = {"config": args.config, "steps": args.steps, "warmup": args.warmup, "rounds": args.rounds,
+                "load_average_1min": round(os.getloadavg()[0], 2), "peak_tflops": round(peak, 4),
                 "peak_source": peak_source, "precision": auto_precision("gpu" if device.type == "cuda" else "cpu")}
     write_json(out, device, settings, rows)
 
