@@ -8,13 +8,14 @@ Each (stage, path) trains with the stage's real Lightning Trainer (EMA, checkpoi
 logging) for --warmup + --steps steps; only the last --steps are timed, and each row keeps the
 fastest of --rounds such measurements (the paths alternate between rounds). Reported per row:
 images/s; GFLOP per image for one forward + backward (torch.utils.flop_counter, so the frozen
-encoder's forward counts too); achieved TFLOP/s and MFU against the device's peak (the bf16
+encoder's forward counts where the step runs it); achieved TFLOP/s and MFU against the device's peak (the bf16
 dense peak of known GPUs; on a CPU a large fp32 matmul measured first); the share of step time
 spent between steps waiting for the next batch (its fetch and host->device copy); and peak memory.
 
 `loader` is the DataLoader path every stage used before (workers, per-sample reads, captions
-tokenized each step); `device` holds the split on the training device and gathers batches there.
-Both run the same step code, so the difference is the feed (plus --compile, on `device` only).
+tokenized and the frozen encoder run each step); `device` holds the split on the training device,
+gathers batches there, and computes the frozen encoder's outputs once (prior, decoder). Both run
+the same step code otherwise (plus --compile, on `device` only).
 Results go to benchmarks/results/train_throughput_<device>.json, one file per device.
 """
 
@@ -149,14 +150,15 @@ def measure(args, stage: str, path: str, scale: int, device: torch.device, peak:
     source = build_node(graph.data, get_registry())
     batch_size = graph.data.config.batch_size
     if path == "device":
-        data = DeviceDataModule(source, batch_size, tokenizer=tokenizer)
-        data.host_columns()  # read once before timing, as a real run does before its first step
+        # As fit_stage does; placed (and the frozen encoder's features computed) before timing,
+        # as a real run does before its first step.
+        data = DeviceDataModule(source, batch_size, tokenizer=tokenizer, device=device)
+        data.features = module.frozen_features
     else:
         data = PairDataModule(source, batch_size)
     if stage == "prior":
         module.fit_statistics(data.statistics_batches(), items=1024)
-    first = next(iter(data.statistics_batches()))
-    gflop = flops_per_image(module, first, device) / 1e9
+    gflop = flops_per_image(module, data.first_batch(), device) / 1e9
     module.batch_size = batch_size
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)

@@ -3,14 +3,20 @@ training device (feed.py) for sources that fit in memory."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import lightning as L
 import torch
+from torch import Tensor
 from torch.utils.data import DataLoader, IterableDataset
 
 from ..errors import ConfigError
 from ..interfaces import DataSource
 from .columns import Columns, Tokenizer, build_columns
 from .feed import DeviceBatches, IndexStream
+
+# Items per forward pass when computing per-item features once, before training.
+FEATURE_CHUNK = 256
 
 
 class PairDataModule(L.LightningDataModule):
@@ -31,6 +37,10 @@ class PairDataModule(L.LightningDataModule):
     def statistics_batches(self):
         """Training batches for fitting statistics before training (the prior's), on the host."""
         return self.train_dataloader()
+
+    def first_batch(self) -> dict:
+        """The first training batch, as a step receives it (for measuring a step)."""
+        return next(iter(self.train_dataloader()))
 
     def _loader(self, dataset, shuffle: bool, generator: torch.Generator | None = None) -> DataLoader:
         workers = self.source.config.num_workers
@@ -66,6 +76,7 @@ class DeviceDataModule(PairDataModule):
         self._host: Columns | None = None
         self._placed: Columns | None = None
         self._stream: IndexStream | None = None
+        self.features: Callable[[dict[str, Tensor]], dict[str, Tensor] | None] | None = None
 
     def host_columns(self) -> Columns:
         """The training split read once into host memory (the source's items, read in order)."""
@@ -89,6 +100,8 @@ class DeviceDataModule(PairDataModule):
         if stage == "fit" and self._placed is None:
             device = self._target_device()
             self._placed = self.host_columns().to(device)
+            if self.features is not None:
+                self._placed = with_features(self._placed, self.features)
             self._stream = IndexStream(len(self._placed), self.batch_size, self.source.config.seed, device)
 
     def train_dataloader(self) -> DeviceBatches:
@@ -97,9 +110,28 @@ class DeviceDataModule(PairDataModule):
         epoch, rank, ranks = (trainer.current_epoch, trainer.global_rank, trainer.world_size) if trainer else (0, 0, 1)
         return DeviceBatches(self._placed, self._stream, epoch=epoch, rank=rank, ranks=ranks)
 
+    def first_batch(self) -> dict[str, Tensor]:
+        self.setup("fit")
+        return next(iter(DeviceBatches(self._placed, self._stream)))
+
     def statistics_batches(self) -> DeviceBatches:
         host = self.host_columns()
         return DeviceBatches(host, IndexStream(len(host), self.batch_size, self.source.config.seed))
+
+
+def with_features(columns: Columns, features: Callable[[dict[str, Tensor]], dict[str, Tensor] | None]) -> Columns:
+    """`columns` plus per-item `features` (e.g. a frozen encoder's outputs), computed in chunks
+    on the columns' device, once: a step then gathers them instead of recomputing them."""
+    parts: dict[str, list[Tensor]] = {}
+    device = columns.items["caption_id"].device
+    for start in range(0, len(columns), FEATURE_CHUNK):
+        computed = features(columns.gather(torch.arange(start, min(start + FEATURE_CHUNK, len(columns)), device=device)))
+        if computed is None:
+            return columns
+        for key, value in computed.items():
+            parts.setdefault(key, []).append(value)
+    items = {**columns.items, **{key: torch.cat(chunks) for key, chunks in parts.items()}}
+    return Columns(items, columns.captions, columns.tokens)
 
 
 def fits_on_device(source: DataSource, device: torch.device) -> bool:

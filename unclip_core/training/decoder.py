@@ -14,7 +14,7 @@ from ..errors import ConfigError
 from ..graph import Graph
 from ..interfaces import Decoder, Encoder, TextEncoding
 from .config import StageConfig
-from .stage_module import StageModule
+from .stage_module import StageModule, precomputed_text
 from .stages import data_module, export_stage, fit_stage, load_run_pipeline
 
 
@@ -37,9 +37,15 @@ class DecoderModule(StageModule):
     def embed(self, batch: dict[str, Any]) -> tuple[Tensor, Tensor, TextEncoding]:
         """(images at the decoder's size, z_i, caption encodings), all in float32."""
         images = self.images(batch)
-        z_i = self.encoder.encode_image(images).float()
-        text = self.encoder.encode_text(self.tokens(batch))
-        return resize_images(images, self.component.image_size), z_i, text.to(self.device, torch.float32)
+        if "image_embedding" in batch:  # the frozen encoder's outputs, computed once (frozen_features)
+            z_i, text = batch["image_embedding"].float(), precomputed_text(batch)
+        else:
+            z_i = self.encoder.encode_image(images).float()
+            text = self.encoder.encode_text(self.tokens(batch)).to(self.device, torch.float32)
+        return resize_images(images, self.component.image_size), z_i, text
+
+    def frozen_features(self, batch: dict[str, Any]) -> dict[str, Tensor] | None:
+        return self.encoder_features(batch) if "tokens" in batch else None
 
     def step_loss(self, batch: dict[str, Any]) -> Tensor:
         return self.component.loss(*self.embed(batch))

@@ -16,7 +16,7 @@ from ..interfaces import Encoder, Prior, TextEncoding
 from ..metrics import prior_similarities
 from .columns import to_float_images
 from .config import StageConfig
-from .stage_module import StageModule
+from .stage_module import StageModule, precomputed_text
 from .stages import data_module, export_stage, fit_stage, load_run_pipeline
 
 # How many training pairs fit_statistics sees: enough for stable PCA and quantile bins.
@@ -39,8 +39,7 @@ class PriorModule(StageModule):
     def embed(self, batch: dict[str, Any]) -> tuple[Tensor, TextEncoding]:
         """(z_i, encoded caption) for a batch, from precomputed embeddings or the encoder."""
         if "image_embedding" in batch:
-            text = TextEncoding(batch["text_embedding"].float(), batch["text_tokens"].float(), batch["text_mask"].bool())
-            return batch["image_embedding"].float(), text
+            return batch["image_embedding"].float(), precomputed_text(batch)
         if self.encoder is None:
             raise ConfigError(
                 "this batch has images, not precomputed embeddings, and the prior module has no encoder to embed them; "
@@ -50,6 +49,11 @@ class PriorModule(StageModule):
         tokens = batch["tokens"] if "tokens" in batch else self.encoder.tokenize(list(batch["caption"]))
         text = self.encoder.encode_text(tokens.to(device))
         return self.encoder.encode_image(to_float_images(batch["image"].to(device))).float(), text
+
+    def frozen_features(self, batch: dict[str, Any]) -> dict[str, Tensor] | None:
+        if "image_embedding" in batch or self.encoder is None or "tokens" not in batch:
+            return None  # precomputed already, or nothing to compute them with
+        return self.encoder_features(batch)
 
     def fit_statistics(self, batches: Iterable[dict[str, Any]], items: int = STATISTICS_ITEMS) -> int:
         """Fit the prior's statistics on up to `items` training pairs; returns how many it used."""

@@ -15,7 +15,7 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
-from ..interfaces import Encoder
+from ..interfaces import Encoder, TextEncoding
 from .columns import to_float_images
 from .config import StageConfig
 from .optim import adamw_with_warmup
@@ -75,6 +75,23 @@ class StageModule(L.LightningModule):
     def encoder_for_tokens(self) -> Encoder:
         return self.encoder
 
+    def frozen_features(self, batch: dict[str, Any]) -> dict[str, Tensor] | None:
+        """Per-item outputs of the frozen encoder, computed once for a split held on the device
+        instead of every step (None: this stage has none). Stages that embed with a frozen
+        encoder and do not augment its inputs return `encoder_features(...)`."""
+        return None
+
+    @torch.no_grad()
+    def encoder_features(self, batch: dict[str, Any]) -> dict[str, Tensor]:
+        """z_i and the caption's encodings, in float32, keyed as precomputed embeddings are."""
+        device = batch["image"].device
+        encoder = self.encoder.to(device).eval()
+        text = encoder.encode_text(batch["tokens"])
+        return {
+            "image_embedding": encoder.encode_image(to_float_images(batch["image"])).float(),
+            "text_embedding": text.embedding.float(), "text_tokens": text.tokens.float(), "text_mask": text.mask.bool(),
+        }
+
     # ---- setup --------------------------------------------------------------------------
     def _use_channels_last(self) -> bool:
         return self.channels_last and self.device.type == "cuda"
@@ -87,6 +104,11 @@ class StageModule(L.LightningModule):
         trainer = self._trainer
         scale = (trainer.world_size * trainer.accumulate_grad_batches) if trainer is not None else 1
         return adamw_with_warmup(self.component, self.settings, self.batch_size and self.batch_size * scale)
+
+
+def precomputed_text(batch: dict[str, Any]) -> TextEncoding:
+    """The caption encodings of a batch that carries them (precomputed or frozen features)."""
+    return TextEncoding(batch["text_embedding"].float(), batch["text_tokens"].float(), batch["text_mask"].bool())
 
 
 def batch_size_of(batch: dict[str, Any]) -> int:

@@ -62,6 +62,8 @@ def fit_stage(
     `directory` separates stages that share settings (upsampler_0, upsampler_1, ...).
     """
     module.batch_size = getattr(data, "batch_size", None)
+    if isinstance(data, DeviceDataModule):
+        data.features = module.frozen_features
     trainer, ema = make_trainer(graph, stage, directory=directory)
     trainer.fit(module, datamodule=data, ckpt_path=resume_path(graph, directory or stage))
     if ema is not None:
