@@ -16,12 +16,14 @@ spent between steps waiting for the next batch (its fetch and host->device copy)
 tokenized and the frozen encoder run each step); `device` holds the split on the training device,
 gathers batches there, and computes the frozen encoder's outputs once (prior, decoder). Both run
 the same step code otherwise (plus --compile, on `device` only).
-Results go to benchmarks/results/train_throughput_<device>.json, one file per device.
+Results go to benchmarks/results/train_throughput_<device>.json, one file per device; a run
+replaces the rows it measured and keeps the others, so stages can be measured separately.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -177,6 +179,8 @@ def measure(args, stage: str, path: str, scale: int, device: torch.device, peak:
         "tflops": round(tflops, 4), "mfu_percent": round(100 * tflops / peak, 2),
         "data_share_percent": round(100 * clock.waiting / seconds, 2),
         "peak_memory_mib": round(memory / 2**20, 1),
+        # How busy the machine was: on a shared machine, rows measured under different load differ.
+        "load_average_1min": round(os.getloadavg()[0], 2),
     }
 
 
@@ -220,14 +224,26 @@ def main() -> None:
                         if path not in best or row["images_per_s"] > best[path]["images_per_s"]:
                             best[path] = row
                 rows += [best[path] for path in args.paths]
+                save(args, device, peak, peak_source, rows)  # after every stage: a cut-short run keeps its rows
     print()
     print_table(rows)
+
+
+def save(args, device: torch.device, peak: float, peak_source: str, rows: list[dict]) -> None:
+    """Merge `rows` into the device's results file: rows of (stage, path, scale, compile) measured
+    now replace earlier ones, so stages may be measured in separate runs."""
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu-{platform.machine()}"
     out = args.out or RESULTS / f"train_throughput_{re.sub(r'[^a-z0-9]+', '_', name.lower()).strip('_')}.json"
+    key = lambda row: (row["stage"], row["path"], row["scale"], row["compile"])  # noqa: E731
+    kept = json.loads(out.read_text())["results"] if out.is_file() else []
+    fresh = {key(row) for row in rows}
+    merged = [row for row in kept if key(row) not in fresh] + rows
+    order = {stage: i for i, stage in enumerate(STAGES)}
+    merged.sort(key=lambda row: (order[row["stage"]], row["scale"], row["compile"], row["path"] != "loader"))
     settings = {"config": args.config, "steps": args.steps, "warmup": args.warmup, "rounds": args.rounds,
-                "load_average_1min": round(os.getloadavg()[0], 2), "peak_tflops": round(peak, 4),
-                "peak_source": peak_source, "precision": auto_precision("gpu" if device.type == "cuda" else "cpu")}
-    write_json(out, device, settings, rows)
+                "peak_tflops": round(peak, 4), "peak_source": peak_source,
+                "precision": auto_precision("gpu" if device.type == "cuda" else "cpu")}
+    write_json(out, device, settings, merged)
 
 
 if __name__ == "__main__":
