@@ -10,12 +10,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..errors import ConfigError
 from ..graph import Graph
 from ..interfaces import Decoder, Encoder, TextEncoding
 from .config import StageConfig
 from .stage_module import StageModule, precomputed_text
-from .stages import data_module, export_stage, fit_stage, load_run_pipeline
+from .stages import data_module, export_stage, fit_stage, load_run_pipeline, missing_section
 
 
 def resize_images(images: Tensor, size: int) -> Tensor:
@@ -64,7 +63,7 @@ def train_decoder(graph: Graph, data: L.LightningDataModule | None = None) -> Pa
     pipeline = load_run_pipeline(graph)
     decoder = pipeline.components.decoder
     if decoder is None:
-        raise ConfigError("training the decoder needs a `decoder:` section, e.g. decoder: {type: unet_decoder, ...}")
+        raise missing_section("decoder", "decoder", "decoder")
     encoder = pipeline.components.encoder
     module = DecoderModule(decoder, encoder, graph.train.decoder)
     fit_stage(graph, "decoder", module, data or data_module(graph, "decoder", tokenizer=encoder.tokenize))

@@ -17,7 +17,7 @@ from ..metrics import prior_similarities
 from .columns import to_float_images
 from .config import StageConfig
 from .stage_module import StageModule, precomputed_text
-from .stages import data_module, export_stage, fit_stage, load_run_pipeline
+from .stages import data_module, export_stage, fit_stage, load_run_pipeline, missing_section
 
 # How many training pairs fit_statistics sees: enough for stable PCA and quantile bins.
 STATISTICS_ITEMS = 8192
@@ -43,7 +43,7 @@ class PriorModule(StageModule):
         if self.encoder is None:
             raise ConfigError(
                 "this batch has images, not precomputed embeddings, and the prior module has no encoder to embed them; "
-                "pass encoder= or use a data source of type `embeddings`"
+                "pass encoder= or use a data source that yields precomputed embeddings"
             )
         device = next(self.encoder.parameters()).device
         tokens = batch["tokens"] if "tokens" in batch else self.encoder.tokenize(list(batch["caption"]))
@@ -95,11 +95,8 @@ def train_prior(graph: Graph) -> Path:
     pipeline = load_run_pipeline(graph)
     prior = pipeline.components.prior
     if prior is None:
-        raise ConfigError(
-            "training the prior needs a `prior:` section, e.g. "
-            "prior: {type: diffusion_prior, sampler: {type: ddim, steps: 64}}"
-        )
-    if not prior.trainable:  # e.g. text_as_image: nothing to learn, only to record in the pipeline
+        raise missing_section("prior", "prior", "prior")
+    if not prior.trainable:  # e.g. the caption-only baseline: nothing to learn, only to record
         return export_stage(graph, pipeline, "prior")
     encoder = pipeline.components.encoder
     data = data_module(graph, "prior", tokenizer=encoder.tokenize)

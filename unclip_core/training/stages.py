@@ -34,10 +34,17 @@ def load_run_pipeline(graph: Graph) -> Pipeline:
     return pipeline
 
 
+def missing_section(stage: str, section: str, kind: str) -> ConfigError:
+    """The error for a graph lacking what training `stage` needs, naming the types to choose from."""
+    types = ", ".join(get_registry().names(kind)) or "none registered"
+    shape = "[{type: NAME, ...}]" if section == "upsamplers" else "{type: NAME, ...}"
+    return ConfigError(f"training the {stage} needs a `{section}:` section, e.g. {section}: {shape} with NAME one of: {types}")
+
+
 def data_module(graph: Graph, stage: str, tokenizer: Tokenizer | None = None) -> PairDataModule:
     """The stage's data: held on the training device or read through a DataLoader (`feed`)."""
     if graph.data is None:
-        raise ConfigError(f"training the {stage} needs a `data:` section, e.g. data: {{type: shapes}}")
+        raise missing_section(stage, "data", "dataset")
     source = build_node(graph.data, get_registry())
     settings = getattr(graph.train, stage)
     on_device = settings.feed == "device" or (settings.feed == "auto" and fits_on_device(source, training_device(graph)))

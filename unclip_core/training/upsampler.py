@@ -15,7 +15,7 @@ from ..interfaces import Upsampler
 from .config import StageConfig
 from .decoder import resize_images
 from .stage_module import StageModule
-from .stages import data_module, export_stage, fit_stage, load_run_pipeline
+from .stages import data_module, export_stage, fit_stage, load_run_pipeline, missing_section
 
 
 class UpsamplerModule(StageModule):
@@ -43,7 +43,7 @@ def train_upsampler(graph: Graph, stage_index: int | None = None, data: L.Lightn
     Each stage checkpoints under run_dir/upsampler_<i> and is exported as upsampler_<i>.
     """
     if not graph.upsamplers:
-        raise ConfigError("training upsamplers needs an `upsamplers:` list, e.g. upsamplers: [{type: unet_upsampler, ...}]")
+        raise missing_section("upsamplers", "upsamplers", "upsampler")
     indices = range(len(graph.upsamplers)) if stage_index is None else [stage_index]
     if stage_index is not None and not 0 <= stage_index < len(graph.upsamplers):
         raise ConfigError(f"upsampler stage {stage_index} does not exist; the graph has {len(graph.upsamplers)} (0-based)")
