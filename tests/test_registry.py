@@ -112,5 +112,5 @@ def test_malformed_components_are_rejected_naming_the_plugin(cls, message):
 
 
 def test_unknown_type_error_reaches_the_graph(tiny_graph_dict):
-    with pytest.raises(Exception, match=r"registered encoder types: (\w+, )*open_clip\b"):
+    with pytest.raises(Exception, match=r"registered encoder types: (\w+, )*open_clip"):
         graph_from_dict(tiny_graph_dict, ["encoder.type=missing"])

@@ -48,14 +48,6 @@ class TestRePaintResampling(SamplerContract):
     # DDPM-like steps need many steps to get the spread right; each jump adds their error again.
     sampler_options = {"steps": 100, "resample": 3, "jump": 5}
 
-    def test_calls_back_once_per_step(self) -> None:
-        # One callback per denoiser evaluation; resampling makes more evaluations than steps.
-        schedule = NoiseSchedule.make("cosine", 100)
-        sampler = self.make_sampler(steps=7)
-        seen: list[int] = []
-        sampler.sample(gaussian_denoiser(schedule, 0.0, 1.0), torch.randn(2, 3), schedule, callback=lambda i, x, x0: seen.append(i))
-        assert seen == list(range(evaluations(7, 3, 5)))
-
 
 def test_resampling_harmonizes_a_correlated_region():
     """Data: two perfectly correlated halves. Keeping one half known, the generated half should

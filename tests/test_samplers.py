@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from unclip_core.diffusion import NoiseSchedule
+from unclip_core.diffusion import NoiseSchedule, ddim_invert
 from unclip_core.testing import SamplerContract, build_component, gaussian_denoiser
-from unclip_plugins.samplers.ddim import sample_ddim
+from unclip_plugins.samplers.ddim import ddim_step, sample_ddim
 from unclip_plugins.samplers.ddpm import sample_ddpm
 
 
@@ -59,7 +59,7 @@ def test_ddpm_equals_ddim_with_eta_one():
     denoise = gaussian_denoiser(schedule, 0.1, 0.7)
     noise = torch.randn(64, 5, dtype=torch.float64)
     a = sample_ddpm(denoise, noise, schedule, steps=40, generator=torch.Generator().manual_seed(5))
-    b = sample_ddim(denoise, noise, schedule, steps=40, eta=1.0, generator=torch.Generator().manual_seed(5))
+    b = sample_ddim(denoise, noise, schedule, steps=40, spacing="linspace", eta=1.0, generator=torch.Generator().manual_seed(5))
     torch.testing.assert_close(a, b)
 
 
@@ -85,3 +85,46 @@ def test_too_many_steps_is_a_clear_error():
     schedule = NoiseSchedule.make("cosine", 10)
     with pytest.raises(ValueError, match="only 10 timesteps"):
         sample_ddim(gaussian_denoiser(schedule, 0, 1), torch.zeros(1, 2), schedule, steps=11)
+
+
+def test_euler_ancestral_is_ddim_with_eta_one():
+    """Euler ancestral (Karras et al.'s form: x / alpha with noise level sigma / alpha, an Euler
+    step down to sigma_down, then fresh noise of std sigma_up) draws the same x_s as DDIM with
+    eta=1 from the same noise, which is why it is not a separate sampler here."""
+    schedule = NoiseSchedule.make("linear", 1000)
+    denoise = gaussian_denoiser(schedule, 0.1, 0.7)
+    x_t = torch.randn(64, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    t, s = torch.full((64,), 700), torch.full((64,), 400)
+    x0 = denoise(x_t, t)
+    noise = torch.randn(64, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+
+    sigma_from = schedule.sigma(t, x_t) / schedule.alpha(t, x_t)
+    sigma_to = schedule.sigma(s, x_t) / schedule.alpha(s, x_t)
+    sigma_up = (sigma_to**2 * (sigma_from**2 - sigma_to**2) / sigma_from**2).sqrt()
+    sigma_down = (sigma_to**2 - sigma_up**2).sqrt()
+    scaled = x_t / schedule.alpha(t, x_t)
+    euler = scaled + (sigma_down - sigma_from) * (scaled - x0) / sigma_from
+    euler_ancestral = schedule.alpha(s, x_t) * (euler + sigma_up * noise)
+
+    step = ddim_step(schedule, 1.0, None)
+    with torch.random.fork_rng():  # ddim_step draws from the global generator when given none
+        torch.manual_seed(1)
+        ddim = step(None, x_t, x0, t, s, [])
+    torch.testing.assert_close(ddim, euler_ancestral)
+
+
+def test_ddim_invert_is_core_math_with_one_callback_per_evaluation():
+    schedule = NoiseSchedule.make("cosine", 1000)
+    denoise = gaussian_denoiser(schedule, 0.5, 0.3)
+    data = 0.5 + 0.3 * torch.randn(64, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    seen: list[int] = []
+    x_T = ddim_invert(denoise, data, schedule, steps=20, spacing="trailing", callback=lambda i, x, x0: seen.append(i))
+    assert seen == list(range(19))  # one evaluation per interval between the 20 visited timesteps
+    sampler = build_component("sampler", {"type": "ddim", "steps": 20, "spacing": "trailing"})
+    torch.testing.assert_close(sampler.invert(denoise, data, schedule), x_T)
+
+
+def test_a_sampler_rebuilt_with_other_steps_keeps_its_other_options():
+    sampler = build_component("sampler", {"type": "dpmpp_2m", "steps": 10, "spacing": "log_snr"})
+    rebuilt = type(sampler)(sampler.config.model_copy(update={"steps": 30}))
+    assert rebuilt.steps == rebuilt.evaluations == 30 and rebuilt.config.spacing == "log_snr"

@@ -66,7 +66,8 @@ def invert(pipeline: Pipeline, images: Tensor, z_i: Tensor, text: TextEncoding) 
     """The DDIM-inverted x_T of images (any size: they are brought to the decoder's first)."""
     decoder = decoder_of(pipeline, "inversion")
     base = resize(images, (decoder.image_size, decoder.image_size)).to(pipeline.device)
-    return decoder.invert(base, z_i, text)
+    # Inverted with the DDIM that decodes it again, so both walk the same timesteps.
+    return decoder.invert(base, z_i, text, sampler=ddim(pipeline, 0.0))
 
 
 def resolve_guidance(scale: float | None, inverted: bool) -> float | None:

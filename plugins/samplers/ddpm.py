@@ -7,14 +7,14 @@ from typing import ClassVar
 from pydantic import Field
 from torch import Generator, Tensor
 
-from unclip_core.diffusion import NoiseSchedule, randn_like, sampling_loop
+from unclip_core.diffusion import NoiseSchedule, Spacing, randn_like, sampling_loop
 from unclip_core.interfaces import Denoiser, Sampler, SamplerConfig, StepCallback
 
 
 def ddpm_step(schedule: NoiseSchedule, generator: Generator | None):
     """Draw x_s from the Gaussian posterior q(x_s | x_t, x0)."""
 
-    def step(x: Tensor, x0: Tensor, t: Tensor, s: Tensor, previous=None) -> Tensor:
+    def step(evaluate, x: Tensor, x0: Tensor, t: Tensor, s: Tensor, history) -> Tensor:
         abar_t, abar_s = schedule.alpha(t, x) ** 2, schedule.alpha(s, x) ** 2
         beta = 1 - abar_t / abar_s  # the noise added going from s to t
         mean = (abar_s.sqrt() * beta * x0 + (abar_t / abar_s).sqrt() * (1 - abar_s) * x) / (1 - abar_t)
@@ -30,6 +30,7 @@ def sample_ddpm(
     schedule: NoiseSchedule,
     *,
     steps: int,
+    spacing: Spacing = "linspace",
     generator: Generator | None = None,
     callback: StepCallback | None = None,
     mask: Tensor | None = None,
@@ -37,7 +38,7 @@ def sample_ddpm(
 ) -> Tensor:
     return sampling_loop(
         ddpm_step(schedule, generator), denoise, x, schedule,
-        steps=steps, generator=generator, callback=callback, mask=mask, known=known,
+        steps=steps, spacing=spacing, generator=generator, callback=callback, mask=mask, known=known,
     )
 
 

@@ -7,23 +7,32 @@ from typing import ClassVar
 from pydantic import Field
 from torch import Generator, Tensor
 
-from unclip_core.diffusion import NoiseSchedule, sampling_loop
+from unclip_core.diffusion import NoiseSchedule, Spacing, sampling_loop
 from unclip_core.interfaces import Denoiser, Sampler, SamplerConfig, StepCallback
 
 
-def dpmpp_2m_step(schedule: NoiseSchedule):
-    def log_snr(t: Tensor, like: Tensor) -> Tensor:  # lambda_t = log(alpha_t / sigma_t)
-        return (schedule.alpha(t, like) / schedule.sigma(t, like)).log()
+def log_snr(schedule: NoiseSchedule, t: Tensor, like: Tensor) -> Tensor:
+    """lambda_t = log(alpha_t / sigma_t), the variable DPM-Solver integrates in."""
+    return (schedule.alpha(t, like) / schedule.sigma(t, like)).log()
 
-    def step(x: Tensor, x0: Tensor, t: Tensor, s: Tensor, previous=None) -> Tensor:
-        lambda_t, lambda_s = log_snr(t, x), log_snr(s, x)
+
+def dpmpp_2m_step(schedule: NoiseSchedule):
+    """Each step integrates the probability-flow ODE in lambda with the x0 prediction
+    extrapolated from this step's and the previous step's predictions (second order).
+
+    The first step has no previous prediction and is first order (DDIM). So is a final step
+    into timestep 0: there lambda jumps (the cleanest training timesteps are far apart in
+    lambda), the extrapolation overshoots, and first order measures better (docs/samplers.md).
+    Spacings that end above 0 (`trailing`, the default) stay second order to the end.
+    """
+
+    def step(evaluate, x: Tensor, x0: Tensor, t: Tensor, s: Tensor, history) -> Tensor:
+        lambda_t, lambda_s = log_snr(schedule, t, x), log_snr(schedule, s, x)
         h = lambda_s - lambda_t
         estimate = x0
-        # Second order: extrapolate x0 along lambda. The step into t=0 stays first order, since
-        # its long final lambda interval makes the extrapolation unstable at few steps.
-        if previous is not None and not bool((s == 0).all()):
-            t_prev, x0_prev = previous
-            r = (lambda_t - log_snr(t_prev, x)) / h
+        if history and not bool((s == 0).all()):
+            t_prev, x0_prev = history[-1]
+            r = (lambda_t - log_snr(schedule, t_prev, x)) / h
             estimate = (1 + 1 / (2 * r)) * x0 - (1 / (2 * r)) * x0_prev
         ratio = schedule.sigma(s, x) / schedule.sigma(t, x)
         return ratio * x - schedule.alpha(s, x) * (-h).expm1() * estimate
@@ -37,19 +46,21 @@ def sample_dpmpp_2m(
     schedule: NoiseSchedule,
     *,
     steps: int,
+    spacing: Spacing = "trailing",
     generator: Generator | None = None,
     callback: StepCallback | None = None,
     mask: Tensor | None = None,
     known: Tensor | None = None,
 ) -> Tensor:
     return sampling_loop(
-        dpmpp_2m_step(schedule), denoise, x, schedule,
-        steps=steps, generator=generator, callback=callback, mask=mask, known=known,
+        dpmpp_2m_step(schedule), denoise, x, schedule, steps=steps, spacing=spacing,
+        generator=generator, callback=callback, mask=mask, known=known,
     )
 
 
 class DPMPP2MConfig(SamplerConfig):
     steps: int = Field(25, ge=1, description="Denoiser evaluations; 15-25 is usually enough.")
+    spacing: Spacing = Field("trailing", description="Timestep spacing; trailing measures best for DPM-Solver++(2M) (docs/samplers.md).")
 
 
 class DPMPP2MSampler(Sampler):
@@ -58,4 +69,3 @@ class DPMPP2MSampler(Sampler):
     name: ClassVar[str] = "dpmpp_2m"
     Config: ClassVar[type[DPMPP2MConfig]] = DPMPP2MConfig
     function = staticmethod(sample_dpmpp_2m)
-

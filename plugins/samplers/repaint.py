@@ -12,7 +12,8 @@ from typing import ClassVar
 from pydantic import Field
 from torch import Generator, Tensor
 
-from unclip_core.diffusion import NoiseSchedule, resampling_loop
+from unclip_core.diffusion import NoiseSchedule, Spacing, resampling_loop
+from unclip_core.diffusion.resample import evaluations
 from unclip_core.interfaces import Denoiser, Sampler, SamplerConfig, StepCallback
 
 from .ddim import ddim_step
@@ -24,6 +25,7 @@ def sample_repaint(
     schedule: NoiseSchedule,
     *,
     steps: int,
+    spacing: Spacing = "linspace",
     resample: int = 5,
     jump: int = 5,
     eta: float = 1.0,
@@ -33,7 +35,7 @@ def sample_repaint(
     known: Tensor | None = None,
 ) -> Tensor:
     return resampling_loop(
-        ddim_step(schedule, eta, generator), denoise, x, schedule, steps=steps, resample=resample, jump=jump,
+        ddim_step(schedule, eta, generator), denoise, x, schedule, steps=steps, resample=resample, jump=jump, spacing=spacing,
         generator=generator, callback=callback, mask=mask, known=known,
     )
 
@@ -52,3 +54,7 @@ class RePaintSampler(Sampler):
     Config: ClassVar[type[RePaintConfig]] = RePaintConfig
 
     function = staticmethod(sample_repaint)
+
+    @property
+    def evaluations(self) -> int:
+        return evaluations(self.config.steps, self.config.resample, self.config.jump)

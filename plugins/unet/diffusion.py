@@ -8,8 +8,8 @@ import torch
 from pydantic import Field
 from torch import Generator, Tensor
 
-from unclip_core.diffusion import GaussianDiffusion, NoiseSchedule, ScheduleKind, randn_like
-from unclip_core.errors import ConfigError, InputError
+from unclip_core.diffusion import GaussianDiffusion, NoiseSchedule, ScheduleKind, ddim_invert, randn_like
+from unclip_core.errors import InputError
 from unclip_core.interfaces import ComponentConfig, Denoiser, Sampler, StepCallback
 
 
@@ -57,19 +57,11 @@ def check_inpainting(shape: tuple[int, ...], mask: Tensor | None, known: Tensor 
 def invert_with(
     sampler: Sampler, denoise: Denoiser, x0: Tensor, schedule: NoiseSchedule, callback: StepCallback | None
 ) -> Tensor:
-    """The sampler's own inversion when it has one, else deterministic DDIM with its step count."""
+    """The sampler's own inversion when it has one, else deterministic DDIM on its timesteps."""
     if sampler.supports_inversion:
         return sampler.invert(denoise, x0, schedule, callback=callback)
-    from unclip_core.plugins import get_registry
-
-    registry = get_registry()
-    if "ddim" not in registry.names("sampler"):
-        raise ConfigError(
-            f"sampler '{sampler.name}' cannot invert and no 'ddim' sampler is registered; "
-            "set the sampler to {type: ddim, eta: 0} or load the built-in samplers plugin"
-        )
-    cls = registry.get("sampler", "ddim")
-    return cls(cls.Config(steps=sampler.steps, eta=0.0)).invert(denoise, x0, schedule, callback=callback)
+    spacing = getattr(sampler.config, "spacing", "linspace")
+    return ddim_invert(denoise, x0, schedule, steps=sampler.steps, callback=callback, spacing=spacing)
 
 
 def noised(x: Tensor, level: Tensor, schedule: NoiseSchedule, generator: Generator | None) -> Tensor:

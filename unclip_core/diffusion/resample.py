@@ -13,8 +13,12 @@ import torch
 from torch import Generator, Tensor
 
 from .denoiser import Denoiser, StepCallback
-from .loop import Step, keep_known, randn_like
+from .evaluate import evaluator
+from .inpainting import paste_known
+from .loop import Step
+from .noise import randn_like
 from .schedule import NoiseSchedule
+from .spacing import Spacing
 
 
 def resampling_path(steps: int, resample: int, jump: int) -> list[int]:
@@ -59,33 +63,27 @@ def resampling_loop(
     steps: int,
     resample: int,
     jump: int,
+    spacing: Spacing = "linspace",
     generator: Generator | None = None,
     callback: StepCallback | None = None,
     mask: Tensor | None = None,
     known: Tensor | None = None,
 ) -> Tensor:
-    """Like `sampling_loop`, but following `resampling_path`: the same step, with jumps back."""
-    if (mask is None) != (known is None):
-        raise ValueError("inpainting needs both `mask` and `known`")
-    timesteps = schedule.spaced(steps, x.device)
+    """Like `sampling_loop`, but following `resampling_path`: the same step, with jumps back.
+
+    Steps see no history: after a jump the previous predictions belong to another path.
+    """
+    evaluate = evaluator(denoise, schedule, generator=generator, callback=callback, mask=mask, known=known)
+    timesteps = schedule.spaced(steps, x.device, spacing)
     batch = x.shape[0]
     # Position `steps` is the data itself (abar = 1), so a jump can start from a finished sample.
     abar = torch.cat([schedule.alphas_cumprod.to(x.device)[timesteps], torch.ones(1, dtype=torch.float64, device=x.device)])
     path = resampling_path(steps, resample, jump)
-    calls = 0
-    x0 = x
     for a, b in zip(path, path[1:]):
         if b < a:  # jump back up: re-noise what we have
             x = renoise(x, abar[a].to(x.dtype), abar[b].to(x.dtype), generator)
             continue
         t_batch = timesteps[a].expand(batch)
-        if mask is not None:
-            x = keep_known(x, t_batch, schedule, mask, known, generator)
-        x0 = denoise(x, t_batch)
-        if callback is not None:
-            callback(calls, x, x0)
-        calls += 1
-        x = x0 if b == steps else step(x, x0, t_batch, timesteps[b].expand(batch), None)
-        if b == steps and mask is not None:
-            x = mask * x + (1 - mask) * known
+        x, x0 = evaluate(x, t_batch)
+        x = paste_known(x0, mask, known) if b == steps else step(evaluate, x, x0, t_batch, timesteps[b].expand(batch), [])
     return x

@@ -9,6 +9,8 @@ from typing import Literal
 import torch
 from torch import Tensor
 
+from .spacing import Spacing, spaced_timesteps
+
 ScheduleKind = Literal["cosine", "linear"]
 
 
@@ -52,15 +54,9 @@ class NoiseSchedule:
     def add_noise(self, x0: Tensor, t: Tensor, noise: Tensor) -> Tensor:
         return self.alpha(t, x0) * x0 + self.sigma(t, x0) * noise
 
-    def spaced(self, steps: int, device: torch.device | str = "cpu") -> Tensor:
-        """`steps` timesteps evenly spaced from T-1 down to 0 (descending, long)."""
-        if steps > self.num_timesteps:
-            raise ValueError(
-                f"a sampler asks for {steps} steps but the schedule has only "
-                f"{self.num_timesteps} timesteps; lower the sampler's `steps`"
-            )
-        ts = torch.linspace(self.num_timesteps - 1, 0, steps, dtype=torch.float64).round().long()
-        return ts.to(device)
+    def spaced(self, steps: int, device: torch.device | str = "cpu", spacing: Spacing = "linspace") -> Tensor:
+        """`steps` distinct timesteps from noisy to clean (descending, long); see `spacing.py`."""
+        return spaced_timesteps(self, steps, spacing).to(device)
 
     def sample_timesteps(self, batch: int, device: torch.device | str, generator=None) -> Tensor:
         """Uniform random training timesteps."""

@@ -11,11 +11,16 @@ from torch import Generator, Tensor
 
 from ..diffusion.denoiser import Denoiser, StepCallback
 from ..diffusion.schedule import NoiseSchedule
+from ..diffusion.spacing import Spacing
 from .component import Component, ComponentConfig
 
 
 class SamplerConfig(ComponentConfig):
-    steps: int = Field(50, ge=1, description="Number of denoiser evaluations.")
+    steps: int = Field(50, ge=1, description="Timesteps visited; for most samplers, the number of denoiser evaluations.")
+    spacing: Spacing = Field(
+        "linspace",
+        description="How the visited timesteps spread over the schedule: linspace, leading, trailing, karras or log_snr.",
+    )
 
 
 class Sampler(Component, ABC):
@@ -29,7 +34,8 @@ class Sampler(Component, ABC):
     Config: ClassVar[type[SamplerConfig]] = SamplerConfig
     supports_inversion: ClassVar[bool] = False
     # The sampling function, k-diffusion style: function(denoise, x, schedule, *, <config fields>,
-    # generator, callback, mask, known) -> x0. Set it, or override `sample` instead.
+    # generator, callback, mask, known) -> x0. Set it, or override `sample` instead. Build it on
+    # `sampling_loop` (or call `evaluator`) so the callback fires once per network evaluation.
     function: ClassVar[Callable[..., Tensor]]
 
     def __init__(self, config: SamplerConfig) -> None:
@@ -41,7 +47,10 @@ class Sampler(Component, ABC):
 
     @property
     def evaluations(self) -> int:
-        """Network evaluations one `sample` call makes (what progress bars count)."""
+        """How many network evaluations (and callbacks) one `sample` call makes with this config:
+        what progress bars count. Samplers that evaluate more or less than once per visited
+        timestep override it.
+        """
         return self.config.steps
 
     def sample(
@@ -70,7 +79,11 @@ class Sampler(Component, ABC):
         callback: StepCallback | None = None,
     ) -> Tensor:
         """Map data x0 to the noise x_T that this sampler would turn back into x0."""
+        from ..plugins import get_registry  # imported here: the registry imports the interfaces
+
+        registry = get_registry()
+        inverting = [name for name in registry.names(self.kind) if registry.get(self.kind, name).supports_inversion]
         raise NotImplementedError(
-            f"sampler '{self.name}' cannot invert; use a deterministic sampler such as "
-            "'ddim' (eta: 0) for operations that need DDIM inversion"
+            f"sampler '{self.name}' cannot invert; operations that need inversion want a deterministic "
+            f"sampler that can: {', '.join(inverting) or 'none is registered'}"
         )

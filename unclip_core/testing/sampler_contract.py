@@ -50,12 +50,26 @@ class SamplerContract:
         assert torch.equal(out[..., 2:], known[..., 2:])
         assert abs(out[..., :2].mean().item() + 0.5) < 0.1
 
-    def test_calls_back_once_per_step(self) -> None:
+    @pytest.mark.parametrize("inpainting", [False, True])
+    def test_calls_back_once_per_evaluation(self, inpainting: bool) -> None:
+        """The callback fires once per network evaluation, indexed 0, 1, ..., and `evaluations`
+        says beforehand how many there will be (progress bars rely on it)."""
         schedule = NoiseSchedule.make("cosine", 100)
         sampler = self.make_sampler(steps=7)
+        denoise = gaussian_denoiser(schedule, 0.0, 1.0)
+        calls: list[int] = []
         seen: list[int] = []
-        sampler.sample(gaussian_denoiser(schedule, 0.0, 1.0), torch.randn(2, 3), schedule, callback=lambda i, x, x0: seen.append(i))
-        assert seen == list(range(7))
+
+        def counted(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            calls.append(1)
+            return denoise(x, t)
+
+        x = torch.randn(2, 3)
+        known = torch.zeros_like(x) if inpainting else None
+        mask = torch.ones_like(x) if inpainting else None
+        sampler.sample(counted, x, schedule, callback=lambda i, x, x0: seen.append(i), mask=mask, known=known)
+        assert seen == list(range(sampler.evaluations))
+        assert len(calls) == sampler.evaluations
 
     def test_same_generator_same_sample(self) -> None:
         schedule = NoiseSchedule.make("cosine", 100)
