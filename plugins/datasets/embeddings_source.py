@@ -95,12 +95,20 @@ class EmbeddingDataset(Dataset):
         item["caption"] = captions[row]
         return item
 
+    def columns(self) -> dict[str, Any]:
+        """Every row at once (shards concatenated), for training from device memory."""
+        loaded = [self._shard(number) for number in range(len(self.shards))]
+        columns: dict[str, Any] = {key: torch.cat([tensors[key] for tensors, _ in loaded]) for key in TENSOR_KEYS}
+        columns["caption"] = [caption for _, captions in loaded for caption in captions]
+        return columns
+
 
 class EmbeddingsSource(DataSource):
     """Precomputed image and text embeddings (from `unclip embed`): train a prior without images."""
 
     name: ClassVar[str] = "embeddings"
     Config: ClassVar[type[EmbeddingsConfig]] = EmbeddingsConfig
+    fits_in_memory: ClassVar[bool] = True
 
     def __init__(self, config: EmbeddingsConfig) -> None:
         super().__init__(config)

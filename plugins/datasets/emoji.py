@@ -6,6 +6,7 @@ from functools import partial
 from typing import Annotated, ClassVar
 
 import numpy as np
+import torch
 from pydantic import Field
 from torch.utils.data import Dataset
 
@@ -48,12 +49,17 @@ class EmojiDataset(Dataset):
     def __getitem__(self, index: int) -> Pair:
         return {"image": uint8_to_tensor(self.pixels[index]), "caption": self.captions[index]}
 
+    def columns(self) -> dict[str, torch.Tensor | list[str]]:
+        """The whole set at once, for training from device memory: uint8 (N, 3, S, S) pixels."""
+        return {"image": torch.from_numpy(self.pixels).permute(0, 3, 1, 2).contiguous(), "caption": list(self.captions)}
+
 
 class EmojiSource(DataSource):
     """Noto Color Emoji (~3,800 images) with CLDR-name captions and a held-out split of whole emoji and skin tones."""
 
     name: ClassVar[str] = "emoji"
     Config: ClassVar[type[EmojiConfig]] = EmojiConfig
+    fits_in_memory: ClassVar[bool] = True
 
     def __init__(self, config: EmojiConfig) -> None:
         super().__init__(config)

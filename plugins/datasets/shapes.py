@@ -67,6 +67,7 @@ class ShapesSource(DataSource):
 
     name: ClassVar[str] = "shapes"
     Config: ClassVar[type[ShapesConfig]] = ShapesConfig
+    fits_in_memory: ClassVar[bool] = True
 
     def __init__(self, config: ShapesConfig) -> None:
         super().__init__(config)

@@ -33,6 +33,9 @@ class DataSource(Component, ABC):
 
     kind: ClassVar[str] = "dataset"
     Config: ClassVar[type[DataConfig]] = DataConfig
+    # True when the whole training split fits in the training device's memory: training then holds
+    # it there and draws batches as indices (`train.<stage>.feed: auto`). A streaming source says False.
+    fits_in_memory: ClassVar[bool] = False
 
     def __init__(self, config: DataConfig) -> None:
         self.config = config

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# How a stage is fed: `device` holds the training split on the training device and draws batches
+# as indices; `loader` reads it through a DataLoader; `auto` picks `device` when the source
+# declares it fits in memory (and, on a GPU, when it takes under half the free memory).
+Feed = Literal["auto", "device", "loader"]
 
 
 class StageConfig(BaseModel):
@@ -23,6 +28,12 @@ class StageConfig(BaseModel):
     batch_size: int | None = Field(None, ge=1, description="Overrides data.batch_size for this stage.")
     ema_decay: float | None = Field(0.999, gt=0, lt=1, description="EMA of weights; null turns it off.")
     checkpoint_every_n_steps: int = Field(1000, ge=1)
+    reference_batch_size: int | None = Field(
+        None, ge=1,
+        description="Batch size lr and warmup_steps were tuned at; other batch sizes scale both by sqrt(batch / reference). Null: used as given.",
+    )
+    compile: bool = Field(False, description="torch.compile the stage's loss (forward and backward).")
+    feed: Feed = Field("auto", description="auto, device (split held on the training device) or loader (DataLoader).")
 
 
 # Stage defaults that differ from StageConfig's: a CLIP trains with a higher weight decay and no EMA.

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..errors import ConfigError
 from ..graph import Graph
 from ..interfaces import Decoder, Encoder, TextEncoding
 from .config import StageConfig
-from .optim import adamw_with_warmup
-from .stages import data_module, export_stage, load_run_pipeline
-from .trainer import make_trainer, resume_path
+from .stage_module import StageModule, precomputed_text
+from .stages import data_module, export_stage, fit_stage, load_run_pipeline, missing_section
 
 
 def resize_images(images: Tensor, size: int) -> Tensor:
@@ -25,40 +24,34 @@ def resize_images(images: Tensor, size: int) -> Tensor:
     return F.interpolate(images, size=(size, size), mode="bicubic", antialias=True, align_corners=False).clamp(-1, 1)
 
 
-class DecoderModule(L.LightningModule):
+class DecoderModule(StageModule):
     """Trains `component` (a Decoder) on image-caption batches; the encoder stays frozen."""
 
-    def __init__(self, decoder: Decoder, encoder: Encoder, settings: StageConfig) -> None:
-        super().__init__()
-        self.component = decoder
-        self.encoder = encoder.requires_grad_(False).eval()
-        self.settings = settings
+    channels_last = True
 
-    def train(self, mode: bool = True) -> DecoderModule:
-        super().train(mode)
-        self.encoder.eval()  # frozen: no dropout, whatever mode Lightning sets
-        return self
+    def __init__(self, decoder: Decoder, encoder: Encoder, settings: StageConfig) -> None:
+        super().__init__(decoder, settings, encoder=encoder)
 
     @torch.no_grad()
-    def embed(self, batch) -> tuple[Tensor, Tensor, TextEncoding]:
+    def embed(self, batch: dict[str, Any]) -> tuple[Tensor, Tensor, TextEncoding]:
         """(images at the decoder's size, z_i, caption encodings), all in float32."""
-        images = batch["image"].float()
-        z_i = self.encoder.encode_image(images).float()
-        text = self.encoder.encode_text(self.encoder.tokenize(list(batch["caption"])).to(self.device))
-        return resize_images(images, self.component.image_size), z_i, text.to(self.device, torch.float32)
+        images = self.images(batch)
+        if "image_embedding" in batch:  # the frozen encoder's outputs, computed once (frozen_features)
+            z_i, text = batch["image_embedding"].float(), precomputed_text(batch)
+        else:
+            z_i = self.encoder.encode_image(images).float()
+            text = self.encoder.encode_text(self.tokens(batch)).to(self.device, torch.float32)
+        return resize_images(images, self.component.image_size), z_i, text
 
-    def training_step(self, batch, batch_idx: int) -> Tensor:
-        images, z_i, text = self.embed(batch)
-        loss = self.component.loss(images, z_i, text)
-        self.log("train/loss", loss, prog_bar=True, batch_size=images.shape[0])
-        return loss
+    def frozen_features(self, batch: dict[str, Any]) -> dict[str, Tensor] | None:
+        return self.encoder_features(batch) if "tokens" in batch else None
+
+    def step_loss(self, batch: dict[str, Any]) -> Tensor:
+        return self.component.loss(*self.embed(batch))
 
     def validation_step(self, batch, batch_idx: int) -> None:
         images, z_i, text = self.embed(batch)
         self.log("val/loss", self.component.loss(images, z_i, text), batch_size=images.shape[0])
-
-    def configure_optimizers(self):
-        return adamw_with_warmup(self.component, self.settings)
 
 
 def train_decoder(graph: Graph, data: L.LightningDataModule | None = None) -> Path:
@@ -70,10 +63,8 @@ def train_decoder(graph: Graph, data: L.LightningDataModule | None = None) -> Pa
     pipeline = load_run_pipeline(graph)
     decoder = pipeline.components.decoder
     if decoder is None:
-        raise ConfigError("training the decoder needs a `decoder:` section, e.g. decoder: {type: unet_decoder, ...}")
-    module = DecoderModule(decoder, pipeline.components.encoder, graph.train.decoder)
-    trainer, ema = make_trainer(graph, "decoder")
-    trainer.fit(module, datamodule=data or data_module(graph, "decoder"), ckpt_path=resume_path(graph, "decoder"))
-    if ema is not None:
-        ema.apply(decoder)
+        raise missing_section("decoder", "decoder", "decoder")
+    encoder = pipeline.components.encoder
+    module = DecoderModule(decoder, encoder, graph.train.decoder)
+    fit_stage(graph, "decoder", module, data or data_module(graph, "decoder", tokenizer=encoder.tokenize))
     return export_stage(graph, pipeline, "decoder")

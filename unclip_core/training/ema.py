@@ -20,6 +20,8 @@ class EMA(L.Callback):
         self.updates = 0
         self.shadow: dict[str, torch.Tensor] | None = None
         self._backup: dict[str, torch.Tensor] | None = None
+        # Paired (average, live weight) lists, built once per fit: one _foreach_lerp_ per step.
+        self._pairs: tuple[list[torch.Tensor], list[torch.Tensor]] | None = None
 
     def current_decay(self) -> float:
         """Warm up from 0: early on the average would otherwise be mostly the random init."""
@@ -34,13 +36,14 @@ class EMA(L.Callback):
             self.shadow = {k: v.detach().clone() for k, v in self._floating_state(pl_module.component).items()}
         else:  # restored from a checkpoint, possibly on another device
             self.shadow = {k: v.to(pl_module.device) for k, v in self.shadow.items()}
+        current = self._floating_state(pl_module.component)
+        keys = list(self.shadow)
+        self._pairs = ([self.shadow[k] for k in keys], [current[k] for k in keys])
 
     @torch.no_grad()
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        current = self._floating_state(pl_module.component)
-        keys = list(self.shadow)
-        weight = 1 - self.current_decay()
-        torch._foreach_lerp_([self.shadow[k] for k in keys], [current[k].detach() for k in keys], weight)
+        # The decay is a host float from a host counter: the update never waits on the device.
+        torch._foreach_lerp_(*self._pairs, 1 - self.current_decay())
         self.updates += 1
 
     def on_validation_start(self, trainer, pl_module) -> None:
@@ -68,3 +71,4 @@ class EMA(L.Callback):
         self.decay = state_dict["decay"]
         self.updates = state_dict["updates"]
         self.shadow = state_dict["shadow"]
+        self._pairs = None  # rebuilt against the restored tensors at fit start

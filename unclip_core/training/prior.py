@@ -14,52 +14,46 @@ from ..errors import ConfigError
 from ..graph import Graph
 from ..interfaces import Encoder, Prior, TextEncoding
 from ..metrics import prior_similarities
+from .columns import to_float_images
 from .config import StageConfig
-from .optim import adamw_with_warmup
-from .stages import data_module, export_stage, load_run_pipeline
-from .trainer import make_trainer, resume_path
+from .stage_module import StageModule, precomputed_text
+from .stages import data_module, export_stage, fit_stage, load_run_pipeline, missing_section
 
 # How many training pairs fit_statistics sees: enough for stable PCA and quantile bins.
 STATISTICS_ITEMS = 8192
 
 
-class PriorModule(L.LightningModule):
+class PriorModule(StageModule):
     """Trains `component` (a Prior). Batches hold images and captions, embedded on the fly by the
     frozen `encoder`, or precomputed embeddings (keys image_embedding, text_embedding,
     text_tokens, text_mask), which need no encoder.
     """
 
     def __init__(self, prior: Prior, settings: StageConfig, encoder: Encoder | None = None, seed: int = 0) -> None:
-        super().__init__()
-        self.component = prior
-        self.settings = settings
-        self.encoder = encoder
+        super().__init__(prior, settings, encoder=encoder)
         self.seed = seed
-        if encoder is not None:
-            encoder.requires_grad_(False)
         self._sums: dict[str, float] = {}
         self._counts: dict[str, int] = {}
-
-    def train(self, mode: bool = True) -> PriorModule:
-        super().train(mode)
-        if self.encoder is not None:  # frozen: always in inference mode
-            self.encoder.eval()
-        return self
 
     @torch.no_grad()
     def embed(self, batch: dict[str, Any]) -> tuple[Tensor, TextEncoding]:
         """(z_i, encoded caption) for a batch, from precomputed embeddings or the encoder."""
         if "image_embedding" in batch:
-            text = TextEncoding(batch["text_embedding"].float(), batch["text_tokens"].float(), batch["text_mask"].bool())
-            return batch["image_embedding"].float(), text
+            return batch["image_embedding"].float(), precomputed_text(batch)
         if self.encoder is None:
             raise ConfigError(
                 "this batch has images, not precomputed embeddings, and the prior module has no encoder to embed them; "
-                "pass encoder= or use a data source of type `embeddings`"
+                "pass encoder= or use a data source that yields precomputed embeddings"
             )
         device = next(self.encoder.parameters()).device
-        text = self.encoder.encode_text(self.encoder.tokenize(list(batch["caption"])).to(device))
-        return self.encoder.encode_image(batch["image"].to(device)).float(), text
+        tokens = batch["tokens"] if "tokens" in batch else self.encoder.tokenize(list(batch["caption"]))
+        text = self.encoder.encode_text(tokens.to(device))
+        return self.encoder.encode_image(to_float_images(batch["image"].to(device))).float(), text
+
+    def frozen_features(self, batch: dict[str, Any]) -> dict[str, Tensor] | None:
+        if "image_embedding" in batch or self.encoder is None or "tokens" not in batch:
+            return None  # precomputed already, or nothing to compute them with
+        return self.encoder_features(batch)
 
     def fit_statistics(self, batches: Iterable[dict[str, Any]], items: int = STATISTICS_ITEMS) -> int:
         """Fit the prior's statistics on up to `items` training pairs; returns how many it used."""
@@ -76,11 +70,9 @@ class PriorModule(L.LightningModule):
         self.component.fit_statistics(torch.cat(images)[:items], torch.cat(texts)[:items])
         return min(seen, items)
 
-    def training_step(self, batch, batch_idx: int) -> Tensor:
+    def step_loss(self, batch: dict[str, Any]) -> Tensor:
         z_i, text = self.embed(batch)
-        loss = self.component.loss(z_i, text)
-        self.log("train/loss", loss, prog_bar=True, batch_size=len(z_i))
-        return loss
+        return self.component.loss(z_i, text)
 
     def validation_step(self, batch, batch_idx: int) -> None:
         z_i, text = self.embed(batch)
@@ -96,9 +88,6 @@ class PriorModule(L.LightningModule):
             self.log(f"val/{key}", total / self._counts[key])
         self._sums, self._counts = {}, {}
 
-    def configure_optimizers(self):
-        return adamw_with_warmup(self.component, self.settings)
-
 
 def train_prior(graph: Graph) -> Path:
     """Train the graph's prior (fitting its statistics first); returns the run's pipeline folder."""
@@ -106,17 +95,12 @@ def train_prior(graph: Graph) -> Path:
     pipeline = load_run_pipeline(graph)
     prior = pipeline.components.prior
     if prior is None:
-        raise ConfigError(
-            "training the prior needs a `prior:` section, e.g. "
-            "prior: {type: diffusion_prior, sampler: {type: ddim, steps: 64}}"
-        )
-    if not prior.trainable:  # e.g. text_as_image: nothing to learn, only to record in the pipeline
+        raise missing_section("prior", "prior", "prior")
+    if not prior.trainable:  # e.g. the caption-only baseline: nothing to learn, only to record
         return export_stage(graph, pipeline, "prior")
-    data = data_module(graph, "prior")
-    module = PriorModule(prior, graph.train.prior, encoder=pipeline.components.encoder, seed=graph.seed)
-    module.fit_statistics(data.train_dataloader())
-    trainer, ema = make_trainer(graph, "prior")
-    trainer.fit(module, datamodule=data, ckpt_path=resume_path(graph, "prior"))
-    if ema is not None:
-        ema.apply(prior)
+    encoder = pipeline.components.encoder
+    data = data_module(graph, "prior", tokenizer=encoder.tokenize)
+    module = PriorModule(prior, graph.train.prior, encoder=encoder, seed=graph.seed)
+    module.fit_statistics(data.statistics_batches())
+    fit_stage(graph, "prior", module, data)
     return export_stage(graph, pipeline, "prior")

@@ -24,7 +24,7 @@ MARKER = "finished.json"
 class Stage:
     name: str  # as in run_dir/<name>/ and the pipeline folder's <name>.safetensors
     train: Callable[[], Path]
-    stateless: bool = False  # e.g. a text_as_image prior: finished without a weight file
+    stateless: bool = False  # e.g. a prior with nothing to learn: finished without a weight file
 
 
 def stages(graph: Graph) -> list[Stage]:

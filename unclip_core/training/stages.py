@@ -1,16 +1,22 @@
-"""What every training stage shares: the run's pipeline folder and its data module."""
+"""What every training stage shares: the run's pipeline folder, its data module, and the fit."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
 
+import lightning as L
+import torch
+
 from ..errors import ConfigError
 from ..graph import Graph, build, build_node
 from ..pipeline import Pipeline
 from ..plugins import get_registry
 from ..weights import load_module, save_folder
-from .data import PairDataModule
+from .columns import Tokenizer
+from .data import DeviceDataModule, PairDataModule, fits_on_device
+from .stage_module import StageModule
+from .trainer import make_trainer, resume_path
 
 
 def pipeline_dir(graph: Graph) -> Path:
@@ -28,11 +34,47 @@ def load_run_pipeline(graph: Graph) -> Pipeline:
     return pipeline
 
 
-def data_module(graph: Graph, stage: str) -> PairDataModule:
+def missing_section(stage: str, section: str, kind: str) -> ConfigError:
+    """The error for a graph lacking what training `stage` needs, naming the types to choose from."""
+    types = ", ".join(get_registry().names(kind)) or "none registered"
+    shape = "[{type: NAME, ...}]" if section == "upsamplers" else "{type: NAME, ...}"
+    return ConfigError(f"training the {stage} needs a `{section}:` section, e.g. {section}: {shape} with NAME one of: {types}")
+
+
+def data_module(graph: Graph, stage: str, tokenizer: Tokenizer | None = None) -> PairDataModule:
+    """The stage's data: held on the training device or read through a DataLoader (`feed`)."""
     if graph.data is None:
-        raise ConfigError(f"training the {stage} needs a `data:` section, e.g. data: {{type: shapes}}")
+        raise missing_section(stage, "data", "dataset")
     source = build_node(graph.data, get_registry())
-    return PairDataModule(source, batch_size=getattr(graph.train, stage).batch_size)
+    settings = getattr(graph.train, stage)
+    on_device = settings.feed == "device" or (settings.feed == "auto" and fits_on_device(source, training_device(graph)))
+    if on_device:
+        return DeviceDataModule(source, batch_size=settings.batch_size, tokenizer=tokenizer)
+    return PairDataModule(source, batch_size=settings.batch_size)
+
+
+def training_device(graph: Graph) -> torch.device:
+    """Where the trainer will run, as far as `auto` needs to know: a GPU when asked for or present."""
+    accelerator = str(graph.trainer.get("accelerator", "auto"))
+    if accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available()):
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
+def fit_stage(
+    graph: Graph, stage: str, module: StageModule, data: L.LightningDataModule, directory: str | None = None
+) -> None:
+    """Fit `module` with the stage's trainer, resuming from its `last.ckpt`; keep the EMA weights.
+
+    `directory` separates stages that share settings (upsampler_0, upsampler_1, ...).
+    """
+    module.batch_size = getattr(data, "batch_size", None)
+    if isinstance(data, DeviceDataModule):
+        data.features = module.frozen_features
+    trainer, ema = make_trainer(graph, stage, directory=directory)
+    trainer.fit(module, datamodule=data, ckpt_path=resume_path(graph, directory or stage))
+    if ema is not None:
+        ema.apply(module.component)
 
 
 def export_stage(graph: Graph, pipeline: Pipeline, stem: str) -> Path:

@@ -34,6 +34,8 @@ def make_trainer(
     if settings.max_time is not None:  # whichever of max_steps and max_time comes first ends the stage
         kwargs["max_time"] = settings.max_time
     kwargs.setdefault("max_steps", 1000)
+    if kwargs.get("precision", "auto") == "auto":
+        kwargs["precision"] = auto_precision(str(kwargs.get("accelerator", "auto")))
     kwargs.setdefault("default_root_dir", str(root))
     logger = kwargs.pop("logger", "csv")
     if isinstance(logger, str):
@@ -47,6 +49,14 @@ def make_trainer(
     all_callbacks = [checkpoint, *callbacks, *([ema] if ema else [])]
     trainer = L.Trainer(logger=logger, callbacks=all_callbacks, **kwargs)
     return trainer, ema
+
+
+def auto_precision(accelerator: str) -> str:
+    """`precision: auto` (the default): bf16 autocast on GPUs that have it, float32 elsewhere."""
+    import torch
+
+    on_gpu = accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available()
+    return "bf16-mixed" if on_gpu and torch.cuda.is_bf16_supported() else "32-true"
 
 
 def resume_path(graph: Graph, stage: str) -> str | None:

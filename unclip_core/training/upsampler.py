@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 from lightning.pytorch.utilities import rank_zero_warn
@@ -13,34 +14,27 @@ from ..graph import Graph
 from ..interfaces import Upsampler
 from .config import StageConfig
 from .decoder import resize_images
-from .optim import adamw_with_warmup
-from .stages import data_module, export_stage, load_run_pipeline
-from .trainer import make_trainer, resume_path
+from .stage_module import StageModule
+from .stages import data_module, export_stage, fit_stage, load_run_pipeline, missing_section
 
 
-class UpsamplerModule(L.LightningModule):
+class UpsamplerModule(StageModule):
     """Trains `component` (an Upsampler); the stage makes and degrades its own low-res inputs."""
 
+    channels_last = True
+
     def __init__(self, upsampler: Upsampler, settings: StageConfig) -> None:
-        super().__init__()
-        self.component = upsampler
-        self.settings = settings
+        super().__init__(upsampler, settings)
 
-    def images(self, batch) -> Tensor:
-        return resize_images(batch["image"].float(), self.component.to_size)
+    def target_images(self, batch: dict[str, Any]) -> Tensor:
+        return resize_images(self.images(batch), self.component.to_size)
 
-    def training_step(self, batch, batch_idx: int) -> Tensor:
-        images = self.images(batch)
-        loss = self.component.loss(images)
-        self.log("train/loss", loss, prog_bar=True, batch_size=images.shape[0])
-        return loss
+    def step_loss(self, batch: dict[str, Any]) -> Tensor:
+        return self.component.loss(self.target_images(batch))
 
     def validation_step(self, batch, batch_idx: int) -> None:
-        images = self.images(batch)
+        images = self.target_images(batch)
         self.log("val/loss", self.component.loss(images), batch_size=images.shape[0])
-
-    def configure_optimizers(self):
-        return adamw_with_warmup(self.component, self.settings)
 
 
 def train_upsampler(graph: Graph, stage_index: int | None = None, data: L.LightningDataModule | None = None) -> Path:
@@ -49,7 +43,7 @@ def train_upsampler(graph: Graph, stage_index: int | None = None, data: L.Lightn
     Each stage checkpoints under run_dir/upsampler_<i> and is exported as upsampler_<i>.
     """
     if not graph.upsamplers:
-        raise ConfigError("training upsamplers needs an `upsamplers:` list, e.g. upsamplers: [{type: unet_upsampler, ...}]")
+        raise missing_section("upsamplers", "upsamplers", "upsampler")
     indices = range(len(graph.upsamplers)) if stage_index is None else [stage_index]
     if stage_index is not None and not 0 <= stage_index < len(graph.upsamplers):
         raise ConfigError(f"upsampler stage {stage_index} does not exist; the graph has {len(graph.upsamplers)} (0-based)")
@@ -70,8 +64,5 @@ def _train_stage(graph: Graph, index: int, data: L.LightningDataModule | None) -
         )
     module = UpsamplerModule(upsampler, graph.train.upsampler)
     stage = f"upsampler_{index}"
-    trainer, ema = make_trainer(graph, "upsampler", directory=stage)
-    trainer.fit(module, datamodule=data or data_module(graph, "upsampler"), ckpt_path=resume_path(graph, stage))
-    if ema is not None:
-        ema.apply(upsampler)
+    fit_stage(graph, "upsampler", module, data or data_module(graph, "upsampler"), directory=stage)
     return export_stage(graph, pipeline, stage)

@@ -1,0 +1,250 @@
+"""Training throughput of every stage of a graph: the DataLoader path against the on-device path.
+
+    python benchmarks/train_throughput.py                          # configs/emoji.yaml, this machine
+    python benchmarks/train_throughput.py --device cuda --compile  # a GPU run (bf16 autocast)
+    python benchmarks/train_throughput.py --device cuda --scale 1 2 4 --stages decoder
+
+Each (stage, path) trains with the stage's real Lightning Trainer (EMA, checkpoint callback,
+logging) for --warmup + --steps steps; only the last --steps are timed, and each row keeps the
+fastest of --rounds such measurements (the paths alternate between rounds). Reported per row:
+images/s; GFLOP per image for one forward + backward (torch.utils.flop_counter, so the frozen
+encoder's forward counts where the step runs it); achieved TFLOP/s and MFU against the device's peak (the bf16
+dense peak of known GPUs; on a CPU a large fp32 matmul measured first); the share of step time
+spent between steps waiting for the next batch (its fetch and host->device copy); and peak memory.
+
+`loader` is the DataLoader path every stage used before (workers, per-sample reads, captions
+tokenized and the frozen encoder run each step); `device` holds the split on the training device,
+gathers batches there, and computes the frozen encoder's outputs once (prior, decoder). Both run
+the same step code otherwise (plus --compile, on `device` only).
+Results go to benchmarks/results/train_throughput_<device>.json, one file per device; a run
+replaces the rows it measured and keeps the others, so stages can be measured separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import lightning as L
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from unclip_core.graph import build_node, load_graph
+from unclip_core.plugins import get_registry
+from unclip_core.training.clip import CLIPModule
+from unclip_core.training.data import DeviceDataModule, PairDataModule
+from unclip_core.training.decoder import DecoderModule
+from unclip_core.training.prior import PriorModule
+from unclip_core.training.stages import load_run_pipeline
+from unclip_core.training.trainer import auto_precision, make_trainer
+from unclip_core.training.upsampler import UpsamplerModule
+
+from common import print_table, synchronize, write_json  # benchmarks/common.py
+
+RESULTS = Path(__file__).resolve().parent / "results"
+# Dense bf16 peaks (TFLOP/s) of GPUs by name; anything else is measured like a CPU.
+GPU_PEAKS = {"H100": 989.0, "H200": 989.0}
+STAGES = ("clip", "prior", "decoder", "upsampler")
+
+
+def peak_tflops(device: torch.device) -> tuple[float, str]:
+    """The device's peak for MFU, and where the number comes from."""
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+        for key, peak in GPU_PEAKS.items():
+            if key in name:
+                return peak, f"{key} bf16 dense (spec)"
+    a = torch.randn(2048, 2048, device=device)
+    b = torch.randn(2048, 2048, device=device)
+    for _ in range(3):
+        a @ b
+    synchronize(device)
+    start, runs = time.perf_counter(), 10
+    for _ in range(runs):
+        a @ b
+    synchronize(device)
+    return 2 * 2048**3 * runs / (time.perf_counter() - start) / 1e12, "measured 2048x2048 fp32 matmul"
+
+
+class StepClock(L.Callback):
+    """Wall time of the timed steps, and the part of it spent between steps (fetching the batch)."""
+
+    def __init__(self, warmup: int, steps: int, device: torch.device) -> None:
+        self.warmup, self.last, self.device = warmup, warmup + steps, device
+        self.waiting = 0.0
+        self.start = self.end = None
+        self._last_end: float | None = None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        now = time.perf_counter()
+        if self.start is not None and self._last_end is not None:
+            self.waiting += now - self._last_end
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        # The device is drained only where the window opens and closes: between, the host runs
+        # ahead as in training, and the wait between steps is what the host spends on the batch.
+        if trainer.global_step in (self.warmup, self.last):
+            synchronize(self.device)
+        now = time.perf_counter()
+        if trainer.global_step == self.warmup:
+            self.start = now
+        self._last_end = self.end = now
+
+
+def graph_for(args, stage: str, path: str, scale: int, tmp: Path):
+    overrides = [
+        f"run_dir={tmp / f'{stage}-{path}-{scale}'}", f"trainer.max_steps={args.warmup + args.steps}",
+        "trainer.logger=false", "trainer.limit_val_batches=0", "trainer.num_sanity_val_steps=0",
+        f"trainer.accelerator={'gpu' if args.device == 'cuda' else 'cpu'}", "trainer.devices=1",
+        "trainer.precision=auto", "trainer.enable_model_summary=false", "trainer.enable_progress_bar=false",
+        f"train.{stage}.feed={path}",
+        f"train.{stage}.compile={str(args.compile and path == 'device').lower()}",
+    ]
+    if args.batch:
+        overrides.append(f"data.batch_size={args.batch}")
+    graph = load_graph(args.config, overrides)
+    if scale != 1:  # wider UNets: every channel count times `scale`
+        widen = lambda node: node.config.channels * scale  # noqa: E731
+        extra = [f"decoder.channels={widen(graph.decoder)}"] if graph.decoder else []
+        extra += [f"upsamplers.{i}.channels={widen(n)}" for i, n in enumerate(graph.upsamplers)]
+        graph = load_graph(args.config, overrides + extra)
+    return graph
+
+
+def stage_module(graph, stage: str, pipeline) -> tuple[L.LightningModule, object]:
+    """The stage's LightningModule (as `unclip train <stage>` builds it) and its tokenizer."""
+    encoder = pipeline.components.encoder
+    settings = getattr(graph.train, stage)
+    if stage == "clip":
+        return CLIPModule(encoder, settings), encoder.tokenize
+    if stage == "prior":
+        return PriorModule(pipeline.components.prior, settings, encoder=encoder, seed=graph.seed), encoder.tokenize
+    if stage == "decoder":
+        return DecoderModule(pipeline.components.decoder, encoder, settings), encoder.tokenize
+    return UpsamplerModule(pipeline.components.upsamplers[0], settings), None
+
+
+def flops_per_image(module: L.LightningModule, batch: dict, device: torch.device) -> float:
+    """Forward + backward FLOPs of one training step, per image (the optimizer's few are left out)."""
+    module.to(device).train()
+    batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+    counter = FlopCounterMode(display=False)
+    with counter, autocast:
+        module.step_loss(batch).backward()
+    module.zero_grad(set_to_none=True)
+    images = next(v.shape[0] for k, v in batch.items() if isinstance(v, torch.Tensor))
+    return counter.get_total_flops() / images
+
+
+def measure(args, stage: str, path: str, scale: int, device: torch.device, peak: float, tmp: Path) -> dict:
+    graph = graph_for(args, stage, path, scale, tmp)
+    L.seed_everything(graph.seed, verbose=False)
+    pipeline = load_run_pipeline(graph)
+    module, tokenizer = stage_module(graph, stage, pipeline)
+    source = build_node(graph.data, get_registry())
+    batch_size = graph.data.config.batch_size
+    if path == "device":
+        # As fit_stage does; placed (and the frozen encoder's features computed) before timing,
+        # as a real run does before its first step.
+        data = DeviceDataModule(source, batch_size, tokenizer=tokenizer, device=device)
+        data.features = module.frozen_features
+    else:
+        data = PairDataModule(source, batch_size)
+    if stage == "prior":
+        module.fit_statistics(data.statistics_batches(), items=1024)
+    gflop = flops_per_image(module, data.first_batch(), device) / 1e9
+    module.batch_size = batch_size
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    clock = StepClock(args.warmup, args.steps, device)
+    trainer, _ = make_trainer(graph, stage, callbacks=[clock])
+    trainer.fit(module, datamodule=data)
+    seconds = clock.end - clock.start
+    images_per_s = args.steps * batch_size / seconds
+    tflops = images_per_s * gflop / 1e3
+    memory = (torch.cuda.max_memory_allocated(device) if device.type == "cuda"
+              else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    return {
+        "stage": stage, "path": path, "scale": scale, "batch": batch_size,
+        "compile": bool(getattr(graph.train, stage).compile),
+        "images_per_s": round(images_per_s, 1), "gflop_per_image": round(gflop, 3),
+        "tflops": round(tflops, 4), "mfu_percent": round(100 * tflops / peak, 2),
+        "data_share_percent": round(100 * clock.waiting / seconds, 2),
+        "peak_memory_mib": round(memory / 2**20, 1),
+        # How busy the machine was: on a shared machine, rows measured under different load differ.
+        "load_average_1min": round(os.getloadavg()[0], 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default="configs/emoji.yaml")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES))
+    parser.add_argument("--paths", nargs="+", choices=("loader", "device"), default=["loader", "device"])
+    parser.add_argument("--scale", nargs="+", type=int, default=[1], help="UNet width multipliers (decoder, upsamplers)")
+    parser.add_argument("--batch", type=int, default=None, help="images per step; default: the graph's (16 on a CPU)")
+    parser.add_argument("--steps", type=int, default=None, help="timed steps (default 5 on a CPU, 50 on a GPU)")
+    parser.add_argument("--warmup", type=int, default=None, help="untimed steps first (default 2 on a CPU, 10 on a GPU)")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the loss on the device path")
+    parser.add_argument("--rounds", type=int, default=None, help="measurements per row, the fastest kept (default 2 on a CPU, 1 on a GPU)")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    on_cpu = device.type == "cpu"
+    args.batch = args.batch or (16 if on_cpu else None)
+    args.steps = args.steps or (5 if on_cpu else 50)
+    args.warmup = args.warmup or (2 if on_cpu else 10)
+    args.rounds = args.rounds or (2 if on_cpu else 1)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
+    peak, peak_source = peak_tflops(device)
+    print(f"peak {peak:.3f} TFLOP/s ({peak_source})")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for stage in args.stages:
+            for scale in (args.scale if stage in ("decoder", "upsampler") else [1]):
+                # Paths alternate round by round, and each keeps its fastest round: on a shared
+                # machine, load that comes and goes then hits both paths alike.
+                best: dict[str, dict] = {}
+                for _ in range(args.rounds):
+                    for path in args.paths:
+                        row = measure(args, stage, path, scale, device, peak, Path(tmp))
+                        print_table([row])
+                        if path not in best or row["images_per_s"] > best[path]["images_per_s"]:
+                            best[path] = row
+                rows += [best[path] for path in args.paths]
+                save(args, device, peak, peak_source, rows)  # after every stage: a cut-short run keeps its rows
+    print()
+    print_table(rows)
+
+
+def save(args, device: torch.device, peak: float, peak_source: str, rows: list[dict]) -> None:
+    """Merge `rows` into the device's results file: rows of (stage, path, scale, compile) measured
+    now replace earlier ones, so stages may be measured in separate runs."""
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu-{platform.machine()}"
+    out = args.out or RESULTS / f"train_throughput_{re.sub(r'[^a-z0-9]+', '_', name.lower()).strip('_')}.json"
+    key = lambda row: (row["stage"], row["path"], row["scale"], row["compile"])  # noqa: E731
+    kept = json.loads(out.read_text())["results"] if out.is_file() else []
+    fresh = {key(row) for row in rows}
+    merged = [row for row in kept if key(row) not in fresh] + rows
+    order = {stage: i for i, stage in enumerate(STAGES)}
+    merged.sort(key=lambda row: (order[row["stage"]], row["scale"], row["compile"], row["path"] != "loader"))
+    settings = {"config": args.config, "steps": args.steps, "warmup": args.warmup, "rounds": args.rounds,
+                "peak_tflops": round(peak, 4), "peak_source": peak_source,
+                "precision": auto_precision("gpu" if device.type == "cuda" else "cpu")}
+    write_json(out, device, settings, merged)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""On a GPU, a training step fed from the device never waits on a device-to-host copy.
+
+Runs only where CUDA is available; CUDA's sync debug mode turns any synchronizing call inside
+the step (an `.item()`, a `.tolist()`, a host-side `if` on a device value) into an error.
+"""
+
+import pytest
+import torch
+
+from unclip_core.graph import build, build_node, load_graph
+from unclip_core.plugins import get_registry
+from unclip_core.training.data import DeviceDataModule
+from unclip_core.training.decoder import DecoderModule
+from unclip_core.training.ema import EMA
+from unclip_core.training.prior import PriorModule
+from unclip_core.training.upsampler import UpsamplerModule
+
+from .conftest import ROOT
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+def stage(name: str):
+    graph = load_graph(ROOT / "configs/tiny.yaml", ["data.train_size=64", "data.batch_size=16", "data.image_size=64"])
+    components = build(graph)
+    encoder = components.encoder.cuda()
+    modules = {
+        "prior": lambda: PriorModule(components.prior, graph.train.prior, encoder=encoder),
+        "decoder": lambda: DecoderModule(components.decoder, encoder, graph.train.decoder),
+        "upsampler": lambda: UpsamplerModule(components.upsamplers[0], graph.train.upsampler),
+    }
+    module = modules[name]().cuda()
+    tokenizer = None if name == "upsampler" else encoder.tokenize
+    data = DeviceDataModule(build_node(graph.data, get_registry()), tokenizer=tokenizer, device="cuda")
+    if name == "prior":
+        module.fit_statistics(data.statistics_batches(), items=64)
+        module.cuda()
+    return module, data
+
+
+@pytest.mark.parametrize("name", ["prior", "decoder", "upsampler"])
+def test_a_device_fed_step_makes_no_host_sync(name):
+    module, data = stage(name)
+    data.setup("fit")
+    optimizer = torch.optim.AdamW(module.component.parameters(), lr=1e-4, fused=True)
+    ema = EMA(0.99)
+    ema.on_fit_start(None, module)
+    batches = iter(data.train_dataloader())
+    module.train()
+    for step in range(3):
+        batch = next(batches)
+        torch.cuda.set_sync_debug_mode("error" if step > 0 else "default")  # the first step may lazily set up
+        try:
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                loss = module.step_loss(batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            ema.on_train_batch_end(None, module, None, batch, step)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    assert torch.isfinite(loss)

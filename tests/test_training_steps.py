@@ -1,0 +1,84 @@
+"""The training step: resume continues the step count on the device feed; a compiled loss trains
+like the eager one."""
+
+import csv
+import shutil
+
+import pytest
+import torch
+
+from unclip_core.cli import main
+from unclip_core.interfaces import EncoderSpec
+from unclip_core.testing import build_component, synthetic_prior_task
+from unclip_core.training.config import StageConfig
+from unclip_core.training.prior import PriorModule
+
+from .conftest import ROOT
+
+SPEC = EncoderSpec(embed_dim=16, text_width=16, context_length=8, image_size=32)
+
+
+def logged_steps(folder) -> list[int]:
+    rows = csv.DictReader(open(folder / "metrics.csv"))
+    return [int(r["step"]) for r in rows if r.get("train/loss")]
+
+
+def test_resume_from_last_checkpoint_continues_the_step_count_on_the_device_feed(tmp_path):
+    run = tmp_path / "run"
+    common = [
+        "--config", str(ROOT / "configs/tiny.yaml"), f"run_dir={run}", "data.train_size=24", "data.val_size=8",
+        "data.batch_size=8", "trainer.limit_val_batches=0", "trainer.log_every_n_steps=1",
+        "train.prior.checkpoint_every_n_steps=2", "train.prior.feed=device",
+    ]
+    assert main(["train", "prior", *common, "trainer.max_steps=4"]) == 0
+    assert torch.load(run / "prior/checkpoints/last.ckpt", weights_only=False)["global_step"] == 4
+    assert main(["train", "prior", *common, "trainer.max_steps=6"]) == 0
+    assert torch.load(run / "prior/checkpoints/last.ckpt", weights_only=False)["global_step"] == 6
+    assert logged_steps(run / "prior/logs/version_0") == [0, 1, 2, 3]
+    assert logged_steps(run / "prior/logs/version_1") == [4, 5]  # resumed at step 4, not from 0
+
+
+def compiler_works() -> str | None:
+    """Why torch.compile cannot run here, or None when it can."""
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        return "no C compiler for the CPU backend of torch.compile"
+    try:
+        torch.compile(lambda x: x * 2)(torch.ones(2))
+    except Exception as exc:  # any failure of the toolchain means: skip, naming it
+        return f"torch.compile fails on this machine: {type(exc).__name__}: {exc}"
+    return None
+
+
+@pytest.mark.slow
+def test_compiled_stage_trains_to_the_eager_loss():
+    """Slow (compiling takes about two minutes on 2 CPU cores): pytest -m slow tests/test_training_steps.py"""
+    reason = compiler_works()
+    if reason:
+        pytest.skip(reason)
+    import torch._inductor.config as inductor
+
+    z_i, text = synthetic_prior_task(SPEC, 64, seed=0)
+    batch = {"image_embedding": z_i, "text_embedding": text.embedding, "text_tokens": text.tokens, "text_mask": text.mask}
+    section = {"type": "diffusion_prior", "width": 32, "depth": 1, "heads": 2, "timesteps": 50, "sampler": {"type": "ddim", "steps": 5}}
+
+    def train(compile: bool) -> list[float]:
+        torch.manual_seed(0)
+        prior = build_component("prior", section, spec=SPEC)
+        prior.fit_statistics(z_i, text.embedding)
+        module = PriorModule(prior, StageConfig(lr=3e-3, warmup_steps=1, compile=compile))
+        optimizer = torch.optim.AdamW(prior.parameters(), lr=3e-3)
+        losses = []
+        torch.manual_seed(1)
+        for _ in range(8):
+            loss = module._loss(batch)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        return losses
+
+    eager = train(compile=False)
+    with inductor.patch(fallback_random=True):  # the same random draws as eager
+        compiled = train(compile=True)
+    assert eager[-1] < eager[0]
+    assert compiled == pytest.approx(eager, rel=1e-3, abs=1e-4)

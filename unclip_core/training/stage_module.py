@@ -1,0 +1,121 @@
+"""What the four stages' LightningModules share: the step skeleton, logging, optimizer, speed-ups.
+
+A stage says only how a batch becomes a loss (`step_loss`). The base makes the step cheap:
+the loss may be compiled (`train.<stage>.compile`), UNet stages run channels_last on GPUs,
+the optimizer is fused AdamW where the device has it, and the loss is logged only on the steps
+Lightning writes (`trainer.log_every_n_steps`), so a step never waits for the device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor, nn
+
+from ..interfaces import Encoder, TextEncoding
+from .columns import to_float_images
+from .config import StageConfig
+from .optim import adamw_with_warmup
+
+
+class StageModule(L.LightningModule):
+    """Trains `component`; `encoder`, when given, is frozen (no gradients, always in eval mode)."""
+
+    # UNet stages set this: 4-d activations in channels_last run faster convolutions on GPUs.
+    channels_last: bool = False
+
+    def __init__(self, component: nn.Module, settings: StageConfig, encoder: Encoder | None = None) -> None:
+        super().__init__()
+        self.component = component
+        self.settings = settings
+        self.encoder = encoder
+        if encoder is not None:
+            encoder.requires_grad_(False).eval()
+        self.batch_size: int | None = None  # images per step on one device; set by fit_stage
+        self._loss = torch.compile(self.step_loss) if settings.compile else self.step_loss
+
+    def step_loss(self, batch: dict[str, Any]) -> Tensor:
+        """The training loss of one batch (compiled when the stage asks for it)."""
+        raise NotImplementedError
+
+    def train(self, mode: bool = True) -> StageModule:
+        super().train(mode)
+        if self.encoder is not None:  # frozen: no dropout, whatever mode Lightning sets
+            self.encoder.eval()
+        return self
+
+    # ---- the step -----------------------------------------------------------------------
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
+        loss = self._loss(batch)
+        self.log_on_logging_steps("train/loss", loss, batch)
+        return loss
+
+    def log_on_logging_steps(self, name: str, value: Tensor, batch: dict[str, Any]) -> None:
+        """Log a step value only on steps the logger writes: other steps hand Lightning nothing."""
+        trainer = self._trainer
+        every = trainer.log_every_n_steps if trainer is not None else 1
+        if (self.global_step + 1) % max(every, 1) == 0:
+            self.log(name, value.detach(), batch_size=batch_size_of(batch))
+
+    # ---- batches, in either feed's format -----------------------------------------------
+    def images(self, batch: dict[str, Any]) -> Tensor:
+        """The batch's images as float32 in [-1, 1], on this module's device."""
+        images = to_float_images(batch["image"].to(self.device, non_blocking=True))
+        return images.contiguous(memory_format=torch.channels_last) if self._use_channels_last() else images
+
+    def tokens(self, batch: dict[str, Any]) -> Tensor:
+        """Caption tokens: gathered on the device already, or tokenized here from the strings."""
+        if "tokens" in batch:
+            return batch["tokens"]
+        return self.encoder_for_tokens().tokenize(list(batch["caption"])).to(self.device, non_blocking=True)
+
+    def encoder_for_tokens(self) -> Encoder:
+        return self.encoder
+
+    def frozen_features(self, batch: dict[str, Any]) -> dict[str, Tensor] | None:
+        """Per-item outputs of the frozen encoder, computed once for a split held on the device
+        instead of every step (None: this stage has none). Stages that embed with a frozen
+        encoder and do not augment its inputs return `encoder_features(...)`."""
+        return None
+
+    @torch.no_grad()
+    def encoder_features(self, batch: dict[str, Any]) -> dict[str, Tensor]:
+        """z_i and the caption's encodings, in float32, keyed as precomputed embeddings are."""
+        device = batch["image"].device
+        encoder = self.encoder.to(device).eval()
+        text = encoder.encode_text(batch["tokens"])
+        return {
+            "image_embedding": encoder.encode_image(to_float_images(batch["image"])).float(),
+            "text_embedding": text.embedding.float(), "text_tokens": text.tokens.float(), "text_mask": text.mask.bool(),
+        }
+
+    # ---- setup --------------------------------------------------------------------------
+    def _use_channels_last(self) -> bool:
+        return self.channels_last and self.device.type == "cuda"
+
+    def on_fit_start(self) -> None:
+        if self._use_channels_last():
+            self.component.to(memory_format=torch.channels_last)
+
+    def configure_optimizers(self):
+        trainer = self._trainer
+        scale = (trainer.world_size * trainer.accumulate_grad_batches) if trainer is not None else 1
+        return adamw_with_warmup(self.component, self.settings, self.batch_size and self.batch_size * scale)
+
+
+def precomputed_text(batch: dict[str, Any]) -> TextEncoding:
+    """The caption encodings of a batch that carries them (precomputed or frozen features)."""
+    return TextEncoding(batch["text_embedding"].float(), batch["text_tokens"].float(), batch["text_mask"].bool())
+
+
+def batch_size_of(batch: dict[str, Any]) -> int:
+    """Items in a batch of either format, read from a shape (never from the device)."""
+    for key in ("image", "image_embedding", "caption_id", "tokens"):
+        value = batch.get(key)
+        if isinstance(value, Tensor):
+            return value.shape[0]
+    captions: Sequence[str] = batch["caption"]
+    return len(captions)
