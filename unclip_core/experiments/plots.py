@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")  # files only: no display, and safe in worker processes
 import matplotlib.pyplot as plt  # noqa: E402
@@ -56,6 +57,8 @@ def _plot(families, x_of, x_label: str, column: str, path: Path) -> Path:
             axes.plot(xs, ys, marker="o", label=family)
     if x_label.endswith("steps") and all(isinstance(x_of(r), (int, float)) and x_of(r) > 0 for m in families.values() for r in m):
         axes.set_xscale("log", base=2)  # step counts are usually doubled from one variant to the next
+        axes.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        axes.set_xticks(sorted({x_of(r) for m in families.values() for r in m}))
     axes.set_xlabel(x_label)
     axes.set_ylabel(column.replace("_", " "))
     axes.grid(alpha=0.3)

@@ -94,7 +94,7 @@ def write_markdown(records: list[dict[str, Any]], axes: list[str], path: Path, t
 
 def _best(records: list[dict[str, Any]], column: str, direction: str | None) -> float | None:
     numbers = [value(r, column) for r in records if not math.isnan(value(r, column))]
-    if direction is None or len(numbers) < 2:
+    if direction is None or len(set(numbers)) < 2:  # nothing to single out when every value ties
         return None
     return max(numbers) if direction == "higher" else min(numbers)
 

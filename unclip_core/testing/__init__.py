@@ -21,12 +21,14 @@ from .helpers import (
     random_text,
     synthetic_prior_task,
 )
+from .metric_contract import MetricContract
 from .prior_contract import PriorContract
 from .sampler_contract import SamplerContract
 
 __all__ = [
     "DecoderContract",
     "EncoderContract",
+    "MetricContract",
     "PriorContract",
     "SamplerContract",
     "UpsamplerContract",
