@@ -27,7 +27,7 @@ def measured(device: torch.device, usage: Usage) -> Iterator[Usage]:
     """Adds the block's wall time to `usage.seconds` and raises `usage.peak_memory_mib` to its peak.
 
     On CUDA the peak is the memory torch allocated; elsewhere it is the process's resident set,
-    sampled every few milliseconds (model weights included, as a user would see it).
+    sampled every 20 ms (model weights included, as a user would see it).
     """
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -49,7 +49,7 @@ def measured(device: torch.device, usage: Usage) -> Iterator[Usage]:
 class _ResidentPeak:
     """The highest resident set size of this process while it runs, from /proc (Linux) or getrusage."""
 
-    def __init__(self, interval: float = 0.005) -> None:
+    def __init__(self, interval: float = 0.02) -> None:
         self.peak = _resident_bytes()
         self._done = threading.Event()
         self._interval = interval

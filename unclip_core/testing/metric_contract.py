@@ -34,8 +34,15 @@ class MetricContract:
     def make_metric(self, **options: Any):
         return build_component("metric", {"type": self.metric_type, **self.metric_options, **options})
 
+    def encoder(self):
+        """Built once per test class: every check measures with the same encoder."""
+        cls = type(self)
+        if "_built_encoder" not in cls.__dict__:
+            cls._built_encoder = build_component("encoder", dict(self.encoder_section)).eval()
+        return cls._built_encoder
+
     def samples(self, *, references: bool = True, seed: int = 0) -> Samples:
-        encoder = build_component("encoder", dict(self.encoder_section)).eval()
+        encoder = self.encoder()
         prior = None
         if self.prior_section is not None:
             prior = build_component("prior", dict(self.prior_section), spec=encoder.spec).eval()
