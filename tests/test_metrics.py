@@ -138,3 +138,12 @@ def test_clip_score_prefers_each_emoji_s_own_caption_by_the_bundled_clip():
     own = metric.measure(Samples(prompts, images, encoder))["clip_score"]
     other = metric.measure(Samples(prompts[1:] + prompts[:1], images, encoder))["clip_score"]
     assert own > other + 0.05, (own, other)
+
+
+def test_example_metric_package_is_found_through_its_entry_point():
+    from unclip_core.plugins import build_registry, plugin_manager
+
+    entries = {(e.kind, e.name): e.plugin for e in build_registry(plugin_manager()).entries()}
+    if ("metric", "colorfulness") not in entries:
+        pytest.fail("the example metric is not installed: pip install -e examples/unclip-colorfulness")
+    assert entries[("metric", "colorfulness")] == "colorfulness"
