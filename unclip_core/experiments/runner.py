@@ -5,7 +5,7 @@ Layout of the output folder:
   base/                       the base run, when the experiment trains one from `graph:`
   variants/<slug>/            per variant: record.json, grid.png, and run/ when it trained a stage
   results.csv  results.md     every finished variant, rewritten after each one
-  plots/                      <metric>_vs_steps.png, <metric>_vs_seconds.png
+  plots/                      <metric>_vs_steps.png, <metric>_vs_seconds.png, drawn at the end
 """
 
 from __future__ import annotations
@@ -81,7 +81,9 @@ class Comparison:
                 record = self.run_variant(plan, base_source, base_folder, prompts, store.variant_dir(plan.variant))
                 store.save(plan.variant, record)
             records[plan.variant.label] = record
-            self.write_results(list(records.values()))
+            self.write_tables(list(records.values()))
+        # Plots once at the end: a figure per metric column costs more than a tiny variant.
+        write_plots(list(records.values()), self.experiment.x_axis, self.out / "plots")
         return list(records.values())
 
     def base(self) -> tuple[str, Path, Any]:
@@ -180,11 +182,10 @@ class Comparison:
             chunks.append(images.float().cpu())
         return torch.cat(chunks)
 
-    def write_results(self, records: list[dict[str, Any]]) -> None:
+    def write_tables(self, records: list[dict[str, Any]]) -> None:
         axes = list(self.experiment.axes)
         write_csv(records, axes, self.out / "results.csv")
         write_markdown(records, axes, self.out / "results.md", f"Results: {self.out.name}")
-        write_plots(records, self.experiment.x_axis, self.out / "plots")
 
 
 def build_metrics(experiment: Experiment, registry: Registry) -> list[Metric]:
