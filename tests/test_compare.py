@@ -47,7 +47,7 @@ def tiny_model(tiny_base) -> Path:
 
 
 def experiment(**fields):
-    return validate_experiment({"seeds": [0], "batch_size": 8, **fields})
+    return validate_experiment({"seeds": [0], "batch_size": 8, "metrics": ["clip_score"], **fields})
 
 
 def run(exp, out, messages=None):

@@ -12,24 +12,24 @@ recorded and skipped when the command runs again; an interrupted run loses only 
 it was running.
 
 The experiment file (YAML):
-  model: unclip-emoji            # base: a registered model or a pipeline folder, or
-  # graph: configs/tiny.yaml     #   a graph to train first (into OUT/base)
-  overrides: [decoder.guidance_scale=3]   # graph overrides every variant shares
+  model: NAME_OR_FOLDER          # base: a trained pipeline (registered name or folder), or
+  # graph: CONFIG.yaml           #   a graph to train first (into OUT/base)
+  overrides: [KEY=VALUE]         # graph overrides every variant shares
   axes:                          # graph key -> values; one variant per combination
-    decoder.sampler.type: [ddim, dpmpp_2m]
+    decoder.sampler.type: [SAMPLER_A, SAMPLER_B]
     decoder.sampler.steps: [4, 8, 16]
   combine: product               # or zip: the i-th value of every axis together
-  prompts: emoji:val             # SOURCE:SPLIT, a list of strings, or a text file
+  prompts: SOURCE:SPLIT          # e.g. a data set's val split; or a list of strings; or a text file
   max_prompts: 32
   seeds: [0, 1]
   images_per_prompt: 1
   batch_size: 16                 # prompts per generate call
-  metrics: [clip_score, fid, {type: kid, subset_size: 50}, retrieval]
+  metrics: [NAME, {type: NAME, OPTION: VALUE}]   # `unclip plugins` lists the metrics
   device: cpu                    # cpu, cuda, cuda:N or auto
 
 A variant that changes what a stage learns (e.g. prior.type, prior.depth, train.prior.lr)
 trains that stage only, reusing the base's other stages; sampler and guidance changes need
-no training. `unclip plugins` lists the metrics. See docs/experiments.md.
+no training. A worked example: configs/experiments/samplers-emoji.yaml and docs/experiments.md.
 
 Overrides: KEY=VALUE changes a key of the file (seeds=[0], max_prompts=8, axes.decoder.sampler.steps=[4]);
 a key under a graph section (decoder.guidance_scale=2) is added to `overrides:`.

@@ -14,10 +14,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import ConfigError
+from ..graph import SECTIONS as GRAPH_SECTIONS
 
-# Top-level sections of a graph: an override `decoder.guidance_scale=2` on the command line of
-# `unclip compare` goes to every variant's graph rather than to the experiment file.
-GRAPH_SECTIONS = ("encoder", "prior", "decoder", "upsamplers", "data", "trainer", "train", "seed")
 
 
 class Experiment(BaseModel):
@@ -35,7 +33,7 @@ class Experiment(BaseModel):
     seeds: list[int] = Field([0], min_length=1, description="Each seed generates every prompt once; metrics are averaged over seeds.")
     images_per_prompt: int = Field(1, ge=1)
     batch_size: int = Field(16, ge=1, description="Prompts per generate call.")
-    metrics: list[str | dict[str, Any]] = Field(["clip_score"], description="Metric names, or {type: name, option: value} sections.")
+    metrics: list[str | dict[str, Any]] = Field(min_length=1, description="Metric names, or {type: name, option: value} sections.")
     device: str = Field("cpu", description="Where images are generated and measured: cpu, cuda, cuda:1, or auto.")
     grid_images: int = Field(64, ge=1, description="At most this many images of the first seed go into each variant's grid.png.")
     plot_x: str | None = Field(None, description="The axis plots use as x; default: the first axis whose key ends in 'steps'.")
