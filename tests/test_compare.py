@@ -207,3 +207,24 @@ def test_shipped_experiment_is_valid():
 
     exp = load_experiment(ROOT / "configs" / "experiments" / "samplers-emoji.yaml")
     assert exp.axes["decoder.sampler.steps"] == [4, 8, 16, 32] and exp.x_axis == "decoder.sampler.steps"
+
+
+@pytest.mark.parametrize(
+    "overrides, trained",
+    [
+        (["decoder.sampler.type=dpmpp_2m", "decoder.guidance_scale=1.5", "prior.samples_per_prompt=1"], []),
+        (["prior.depth=1"], ["prior"]),
+        (["prior.type=text_as_image"], ["prior"]),
+        (["train.decoder.lr=1e-4"], ["decoder"]),
+        (["upsamplers.0.channels=16"], ["upsampler_0"]),
+        (["data.batch_size=8"], ["encoder", "prior", "decoder", "upsampler_0"]),
+        (["encoder.model=unclip-emoji"], ["encoder", "prior", "decoder", "upsampler_0"]),
+    ],
+)
+def test_a_variant_trains_the_stages_its_overrides_change(overrides, trained):
+    from unclip_core.experiments.retraining import stages_to_train
+    from unclip_core.graph import load_graph
+    from unclip_core.plugins import get_registry
+
+    base = load_graph("configs/tiny.yaml")
+    assert stages_to_train(base, load_graph("configs/tiny.yaml", overrides), get_registry()) == trained
