@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything unclip needs on a fresh machine: Debian packages (when run as root), a
-# virtual environment in .venv, torch, unclip with its test extra, and the example plugin.
+# virtual environment in .venv, torch, unclip with its test extra, and the example plugins.
 # Safe to run again: a finished set-up is detected and skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +28,6 @@ fi
 "$VENV/bin/python" -m pip install -q --upgrade pip
 # torch first, pinned: these builds are the ones pip finds locally, beside a matching torchvision.
 "$VENV/bin/python" -m pip install -q torch==2.14.1 torchvision==0.29.1
-"$VENV/bin/python" -m pip install -q -e ".[test]" -e examples/unclip-heun
+"$VENV/bin/python" -m pip install -q -e ".[test]" -e examples/unclip-heun -e examples/unclip-colorfulness
 touch "$STAMP"
 echo "unclip is installed in $VENV"

@@ -35,8 +35,8 @@ class RegisterCommand(Protocol):
 def unclip_register_components(register: RegisterComponent) -> None:
     """Call `register(cls)` once for every component class this plugin provides.
 
-    The class's interface (Encoder, Prior, Decoder, Upsampler, Sampler, EditingOperation or
-    DataSource) is its kind; its `name` is what YAML graphs write as `type:`. A name already
+    The class's interface (Encoder, Prior, Decoder, Upsampler, Sampler, EditingOperation,
+    DataSource or Metric) is its kind; its `name` is what YAML graphs write as `type:`. A name already
     registered for that kind by another plugin is an error that names both plugins.
     """
 

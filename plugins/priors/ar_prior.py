@@ -45,6 +45,7 @@ class ARPrior(Prior):
     """Autoregressive prior: PCA of z_i, quantized, predicted code by code by a causal transformer."""
 
     name: ClassVar[str] = "ar_prior"
+    sampling_fields: ClassVar[frozenset[str]] = frozenset({"guidance_scale", "temperature", "top_p", "dot_quantile"})
     Config: ClassVar[type[ARPriorConfig]] = ARPriorConfig
 
     def __init__(self, config: ARPriorConfig, *, spec: EncoderSpec) -> None:

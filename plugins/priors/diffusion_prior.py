@@ -45,6 +45,7 @@ class DiffusionPrior(Prior):
     """Diffusion prior: a causal transformer predicts z_i from noise, caption tokens and z_t."""
 
     name: ClassVar[str] = "diffusion_prior"
+    sampling_fields: ClassVar[frozenset[str]] = frozenset({"guidance_scale", "samples_per_prompt"})
     Config: ClassVar[type[DiffusionPriorConfig]] = DiffusionPriorConfig
     nested: ClassVar[dict[str, str]] = {"sampler": "sampler"}
 

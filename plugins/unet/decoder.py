@@ -33,6 +33,7 @@ class UNetDecoder(Decoder):
     """GLIDE-style UNet decoder conditioned on z_i and caption tokens, with classifier-free guidance."""
 
     name: ClassVar[str] = "unet_decoder"
+    sampling_fields: ClassVar[frozenset[str]] = frozenset({"guidance_scale"})
     Config: ClassVar[type[UNetDecoderConfig]] = UNetDecoderConfig
     nested: ClassVar[dict[str, str]] = {"sampler": "sampler"}
 

@@ -52,6 +52,7 @@ class UNetUpsampler(Upsampler):
     """Diffusion upsampler conditioned on the bicubic-upsampled low-res image, with training degradations."""
 
     name: ClassVar[str] = "unet_upsampler"
+    sampling_fields: ClassVar[frozenset[str]] = frozenset({"sample_noise_level"})
     Config: ClassVar[type[UNetUpsamplerConfig]] = UNetUpsamplerConfig
     nested: ClassVar[dict[str, str]] = {"sampler": "sampler"}
 

@@ -5,6 +5,7 @@ from .dataset import DataConfig, DataSource, Pair
 from .decoder import Decoder
 from .editing import EditingOperation, EditInputs
 from .encoder import Encoder
+from .metric import Metric, Samples
 from .prior import Prior
 from .sampler import Denoiser, Sampler, SamplerConfig, StepCallback
 from .upsampler import Upsampler
@@ -19,6 +20,7 @@ KINDS: dict[str, type[Component]] = {
     "upsampler": Upsampler,
     "editing": EditingOperation,
     "dataset": DataSource,
+    "metric": Metric,
 }
 
 __all__ = [
@@ -32,12 +34,14 @@ __all__ = [
     "EditInputs",
     "EditingOperation",
     "Encoder",
+    "Metric",
     "EncoderDimensions",
     "EncoderSpec",
     "Pair",
     "Prior",
     "Sampler",
     "SamplerConfig",
+    "Samples",
     "StepCallback",
     "TextEncoding",
     "Upsampler",

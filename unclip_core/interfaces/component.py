@@ -34,6 +34,9 @@ class Component:
     # Config fields that are themselves components (e.g. {"sampler": "sampler"}): the graph
     # validates and builds them, then passes the built object as a keyword argument.
     nested: ClassVar[dict[str, str]] = {}
+    # Config fields that change only how a trained component samples (guidance, draws per
+    # prompt, ...), never its weights: experiments vary them without training again.
+    sampling_fields: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def summary(cls) -> str:

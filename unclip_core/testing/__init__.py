@@ -28,6 +28,7 @@ _CONTRACTS = {
     "DecoderContract": "decoder_contract",
     "UpsamplerContract": "decoder_contract",
     "EncoderContract": "encoder_contract",
+    "MetricContract": "metric_contract",
     "PriorContract": "prior_contract",
     "SamplerContract": "sampler_contract",
 }
@@ -42,6 +43,7 @@ def __getattr__(name: str):
 __all__ = [
     "DecoderContract",
     "EncoderContract",
+    "MetricContract",
     "PriorContract",
     "SamplerContract",
     "UpsamplerContract",

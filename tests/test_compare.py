@@ -1,0 +1,230 @@
+"""`unclip compare` end to end on a tiny pipeline trained here: rows, skipping, resuming, retraining."""
+
+import csv
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from safetensors.torch import load_file
+
+from unclip_core.cli import main
+from unclip_core.experiments.runner import Comparison
+from unclip_core.experiments.spec import validate_experiment
+
+from .conftest import ROOT
+
+# A pipeline trained for two steps per stage: poor images, but every stage real and fast.
+FAST = ["trainer.max_steps=2", "trainer.limit_val_batches=0", "trainer.num_sanity_val_steps=0",
+        "data.batch_size=4", "data.train_size=16", "data.val_size=8", "data.num_workers=0", "upsamplers=[]"]
+ALL_METRICS = ["clip_score", "fid", {"type": "kid", "subsets": 5}, "retrieval", "prior_cosine", "oracle"]
+
+
+# From a graph: the base trains once, into OUT/base. The AR prior fits its bins on 256
+# embeddings, so the base trains on that many items (still two steps).
+GRAPH_BASE = {"graph": "configs/tiny.yaml", "overrides": [*FAST, "data.train_size=256"],
+              "axes": {"decoder.sampler.steps": [1]}, "prompts": ["a red circle"], "metrics": ["clip_score"]}
+
+
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory) -> Path:
+    """The output folder of a one-variant experiment whose base is trained from configs/tiny.yaml."""
+    out = tmp_path_factory.mktemp("tiny") / "out"
+    run(experiment(**GRAPH_BASE), out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tiny_base) -> Path:
+    return tiny_base / "base" / "pipeline"
+
+
+def experiment(**fields):
+    return validate_experiment({"seeds": [0], "batch_size": 8, "metrics": ["clip_score"], **fields})
+
+
+def run(exp, out, messages=None):
+    return Comparison(exp, out, progress=False, log=(messages.append if messages is not None else lambda m: None)).run()
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_two_samplers_by_two_step_counts_fill_every_metric_then_are_skipped(tiny_model, tmp_path):
+    exp = experiment(
+        model=str(tiny_model), overrides=["prior.sampler.steps=2"],
+        axes={"decoder.sampler.type": ["ddim", "dpmpp_2m"], "decoder.sampler.steps": [2, 3]},
+        prompts="shapes:val", max_prompts=4, seeds=[0, 1], metrics=ALL_METRICS,
+    )
+    out = tmp_path / "out"
+    records = run(exp, out)
+    assert len(records) == 4 and all(record["trained"] == [] for record in records)
+    rows = read_csv(out / "results.csv")
+    assert len(rows) == 4
+    expected = ["clip_score", "fid", "kid", "retrieval_top1", "retrieval_top5", "prior_cosine_true", "oracle_all",
+                "seconds_per_image", "peak_memory_mib"]
+    for row in rows:
+        for column in expected:
+            assert math.isfinite(float(row[column])), (column, row)
+        assert row["clip_score_std"] != ""  # two seeds: a spread per metric
+        assert float(row["seconds_per_image"]) > 0 and float(row["peak_memory_mib"]) > 0
+    assert {(r["decoder.sampler.type"], r["decoder.sampler.steps"]) for r in rows} == {
+        ("ddim", "2"), ("ddim", "3"), ("dpmpp_2m", "2"), ("dpmpp_2m", "3")}
+    table = (out / "results.md").read_text()
+    assert table.count("\n| ddim") + table.count("\n| dpmpp_2m") == 4 and "**" in table
+    for name in ("fid_vs_steps.png", "fid_vs_seconds.png", "clip_score_vs_steps.png", "seconds_per_image_vs_steps.png"):
+        assert (out / "plots" / name).stat().st_size > 1000, name
+    assert len(list(out.glob("variants/*/grid.png"))) == 4
+
+    stamps = {p: p.stat().st_mtime_ns for p in out.glob("variants/*/record.json")}
+    messages = []
+    again = run(exp, out, messages)
+    assert sum("finished earlier; skipping" in m for m in messages) == 4, messages
+    assert {p: p.stat().st_mtime_ns for p in out.glob("variants/*/record.json")} == stamps
+    assert [r["metrics"] for r in again] == [r["metrics"] for r in records]
+
+
+def test_a_killed_run_loses_only_the_variant_in_flight(tiny_model, tmp_path):
+    """Kill the command while it runs its second variant; the rerun skips the first and finishes the rest."""
+    # The first variant is quick; the later ones take long enough to be caught in flight.
+    spec = {"model": str(tiny_model), "overrides": ["prior.sampler.steps=2"], "axes": {"decoder.sampler.steps": [1, 12, 13]}, "prompts": ["a red circle"],
+            "seeds": [0], "metrics": ["clip_score"]}
+    file = tmp_path / "exp.yaml"
+    file.write_text(yaml.safe_dump(spec))
+    out = tmp_path / "out"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "unclip_core.cli", "compare", str(file), "--out", str(out), "--no-progress"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while not list(out.glob("variants/*/record.json")) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    finished = list(out.glob("variants/*/record.json"))
+    assert len(finished) == 1, "the kill should land while the second variant runs"
+    first = finished[0].read_bytes()
+
+    messages = []
+    records = run(validate_experiment(spec), out, messages)
+    assert [r["settings"]["decoder.sampler.steps"] for r in records] == [1, 12, 13]
+    assert sum("skipping" in m for m in messages) == 1, messages
+    assert finished[0].read_bytes() == first
+    assert len(read_csv(out / "results.csv")) == 3
+
+
+def test_a_graph_base_trains_every_stage_once(tiny_base):
+    finished = json.loads((tiny_base / "base" / "finished.json").read_text())
+    assert list(finished) == ["encoder", "prior", "decoder"]
+    messages = []
+    run(experiment(**GRAPH_BASE), tiny_base, messages)
+    assert all(f"[{stage}] already trained" in " ".join(messages) for stage in finished), messages
+
+
+def test_a_prior_type_axis_trains_only_the_prior(tiny_model, tmp_path):
+    """Each prior type reuses the base's CLIP and decoder; the base's own prior type trains nothing."""
+    out = tmp_path / "out"
+    exp = experiment(
+        model=str(tiny_model), overrides=["decoder.sampler.steps=2"],
+        axes={"prior.type": ["diffusion_prior", "ar_prior", "text_as_image"]},
+        prompts="shapes:val", max_prompts=3, metrics=["prior_cosine", "clip_score"],
+    )
+    records = {r["settings"]["prior.type"]: r for r in run(exp, out)}
+    assert records["diffusion_prior"]["trained"] == []  # the base's own prior
+    assert records["ar_prior"]["trained"] == ["prior"]
+    assert records["text_as_image"]["trained"] == ["prior"]
+    base = tiny_model
+    runs = {yaml.safe_load((p / "pipeline" / "pipeline.yaml").read_text())["prior"]["type"]: p for p in out.glob("variants/*/run")}
+    assert sorted(runs) == ["ar_prior", "text_as_image"]  # the base's own prior needed no run of its own
+    for prior_type, run_dir in runs.items():
+        for stage in ("encoder", "decoder"):
+            copied, original = load_file(run_dir / "pipeline" / f"{stage}.safetensors"), load_file(base / f"{stage}.safetensors")
+            assert copied.keys() == original.keys() and all(torch.equal(copied[k], original[k]) for k in copied)
+            assert not (run_dir / stage).exists(), f"{prior_type} trained the {stage} again"
+        assert "copied_from" in json.loads((run_dir / "finished.json").read_text())["decoder"]
+    assert (runs["ar_prior"] / "prior" / "checkpoints" / "last.ckpt").is_file()
+
+
+def write(tmp_path, spec) -> str:
+    path = tmp_path / "exp.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return str(path)
+
+
+GOOD = {"model": "unclip-emoji", "axes": {"decoder.sampler.steps": [2]}, "prompts": ["a cat face"], "metrics": ["clip_score"]}
+
+
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        ({"seedz": [0]}, "unknown key 'seedz' (did you mean 'seeds'?)"),
+        ({"seeds": ["x"]}, "seeds.0"),
+        ({"combine": "zipped"}, "combine"),
+        ({"axes": {"decoder.sampler.stepz": [2]}}, "decoder.sampler.stepz"),
+        ({"metrics": ["fid"]}, "metrics.0: 'fid' compares with true images"),
+        ({"metrics": ["fidd"]}, "unknown metric type 'fidd' (did you mean 'fid'?)"),
+        ({"prompts": "nowhere.txt"}, "prompts: 'nowhere.txt' is neither a file nor a data set split"),
+    ],
+)
+def test_a_bad_experiment_file_exits_2_with_one_line_naming_the_key(tmp_path, capsys, change, named):
+    assert main(["compare", write(tmp_path, {**GOOD, **change}), "--out", str(tmp_path / "out"), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: ") and named in err, err
+
+
+def test_command_line_overrides_change_the_file_or_every_variant_s_graph():
+    from unclip_core.experiments.spec import apply_overrides
+
+    data = apply_overrides(dict(GOOD), ["seeds=[3, 4]", "axes.decoder.sampler.type=[ddim]", "decoder.guidance_scale=2"])
+    exp = validate_experiment(data)
+    assert exp.seeds == [3, 4] and exp.axes["decoder.sampler.type"] == ["ddim"]
+    assert exp.overrides == ["decoder.guidance_scale=2"]
+
+
+def test_product_and_zip_of_axes():
+    from unclip_core.experiments import expand_variants
+
+    axes = {"decoder.sampler.type": ["ddim", "dpmpp_2m"], "decoder.guidance_scale": [1.5, 3.0]}
+    product = expand_variants(experiment(model="m", axes=axes, prompts=["p"]))
+    zipped = expand_variants(experiment(model="m", axes=axes, prompts=["p"], combine="zip"))
+    assert len(product) == 4 and len({v.slug for v in product}) == 4
+    assert [v.overrides for v in zipped] == [
+        ["decoder.sampler.type=ddim", "decoder.guidance_scale=1.5"], ["decoder.sampler.type=dpmpp_2m", "decoder.guidance_scale=3.0"]]
+
+
+def test_shipped_experiment_is_valid():
+    from unclip_core.experiments.spec import load_experiment
+
+    exp = load_experiment(ROOT / "configs" / "experiments" / "samplers-emoji.yaml")
+    assert exp.axes["decoder.sampler.steps"] == [4, 8, 16, 32] and exp.x_axis == "decoder.sampler.steps"
+
+
+@pytest.mark.parametrize(
+    "overrides, trained",
+    [
+        (["decoder.sampler.type=dpmpp_2m", "decoder.guidance_scale=1.5", "prior.samples_per_prompt=1"], []),
+        (["prior.depth=1"], ["prior"]),
+        (["prior.type=text_as_image"], ["prior"]),
+        (["train.decoder.lr=1e-4"], ["decoder"]),
+        (["upsamplers.0.channels=16"], ["upsampler_0"]),
+        (["data.batch_size=8"], ["encoder", "prior", "decoder", "upsampler_0"]),
+        (["encoder.model=unclip-emoji"], ["encoder", "prior", "decoder", "upsampler_0"]),
+    ],
+)
+def test_a_variant_trains_the_stages_its_overrides_change(overrides, trained):
+    from unclip_core.experiments.retraining import stages_to_train
+    from unclip_core.graph import load_graph
+    from unclip_core.plugins import get_registry
+
+    base = load_graph("configs/tiny.yaml")
+    assert stages_to_train(base, load_graph("configs/tiny.yaml", overrides), get_registry()) == trained

@@ -1,0 +1,72 @@
+"""Plots: every metric against steps (when an axis counts steps) and against seconds per image.
+
+One line per variant family: the variants that share every axis value but the x axis.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import matplotlib.ticker
+
+matplotlib.use("Agg")  # files only: no display, and safe in worker processes
+import matplotlib.pyplot as plt  # noqa: E402
+
+from .tables import metric_columns, value  # noqa: E402
+from .variants import Variant  # noqa: E402
+
+
+def write_plots(records: list[dict[str, Any]], x_axis: str | None, folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    families = _families(records, x_axis)
+    for column in metric_columns(records):
+        if x_axis is not None:
+            written.append(_plot(families, lambda r: r["settings"][x_axis], x_axis, column, folder / f"{column}_vs_steps.png"))
+        written.append(_plot(families, lambda r: r["seconds_per_image"], "seconds per image", column, folder / f"{column}_vs_seconds.png"))
+    if x_axis is not None:
+        written.append(_plot(families, lambda r: r["settings"][x_axis], x_axis, "seconds_per_image", folder / "seconds_per_image_vs_steps.png"))
+    return written
+
+
+def _families(records: list[dict[str, Any]], x_axis: str | None) -> dict[str, list[dict[str, Any]]]:
+    families: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        variant = Variant(tuple(record["settings"].items()))
+        families.setdefault(variant.family(x_axis), []).append(record)
+    for members in families.values():  # a line runs along the x axis (or, without one, along time)
+        members.sort(key=lambda r: r["settings"][x_axis] if x_axis else r["seconds_per_image"])
+    return families
+
+
+def _plot(families, x_of, x_label: str, column: str, path: Path) -> Path:
+    figure, axes = plt.subplots(figsize=(6.4, 4.4))
+    for family, members in families.items():
+        points = [(x_of(r), value(r, column), r.get("metrics_std", {}).get(column)) for r in members]
+        points = [p for p in points if not math.isnan(p[1])]
+        if not points:
+            continue
+        xs, ys, spreads = zip(*points)
+        if all(s is not None for s in spreads):
+            axes.errorbar(xs, ys, yerr=spreads, marker="o", capsize=3, label=family)
+        else:
+            axes.plot(xs, ys, marker="o", label=family)
+    if x_label.endswith("steps") and all(isinstance(x_of(r), (int, float)) and x_of(r) > 0 for m in families.values() for r in m):
+        axes.set_xscale("log", base=2)  # step counts are usually doubled from one variant to the next
+        axes.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        axes.set_xticks(sorted({x_of(r) for m in families.values() for r in m}))
+    axes.set_xlabel(x_label)
+    axes.set_ylabel(column.replace("_", " "))
+    axes.grid(alpha=0.3)
+    if len(families) > 1:
+        axes.legend(fontsize="small")
+    figure.tight_layout()
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    figure.savefig(tmp, dpi=110)
+    plt.close(figure)
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,231 @@
+"""Running an experiment: the base, then every variant not yet finished, then tables and plots.
+
+Layout of the output folder:
+  experiment.yaml             the experiment as run (after command-line overrides)
+  base/                       the base run, when the experiment trains one from `graph:`
+  variants/<slug>/            per variant: record.json, grid.png, and run/ when it trained a stage
+  results.csv  results.md     every finished variant, rewritten after each one
+  plots/                      <metric>_vs_steps.png, <metric>_vs_seconds.png, drawn at the end
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from omegaconf import OmegaConf
+from tqdm.auto import tqdm
+
+from ..errors import ConfigError
+from ..graph import Graph, build_node, graph_from_dict, load_graph, validate_node
+from ..image_output import grid, save_image, square_columns
+from ..images import to_pil
+from ..interfaces import Metric, Samples
+from ..pipeline import Pipeline, resolve_model
+from ..plugins import get_registry
+from ..registry import Registry
+from ..weights import GRAPH_FILE, verify_folder
+from .measure import Usage, measured
+from .plots import write_plots
+from .prompts import PromptSet, load_prompts
+from .records import RecordStore, fingerprint
+from .retraining import prepare_run, stages_to_train
+from .spec import Experiment
+from .tables import write_csv, write_markdown
+from .variants import Variant, expand_variants
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A variant, its resolved graph, and the stages it trains itself."""
+
+    variant: Variant
+    graph: Graph
+    retrain: list[str]
+
+
+class Comparison:
+    def __init__(self, experiment: Experiment, out: str | Path, *, progress: bool = True, log: Callable[[str], None] | None = None) -> None:
+        self.experiment = experiment
+        self.out = Path(out)
+        self.progress = progress
+        self.log = log or (lambda message: tqdm.write(message))
+        self.registry: Registry = get_registry()
+        self.metrics = build_metrics(experiment, self.registry)
+        self.device = resolve_device(experiment.device)
+
+    # ---- the whole run ------------------------------------------------------------------
+    def run(self) -> list[dict[str, Any]]:
+        """Run every unfinished variant; returns the records of all variants, in axis order."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "experiment.yaml").write_text(yaml.safe_dump(self.experiment.model_dump(mode="json"), sort_keys=False))
+        base_source, base_folder, raw = self.base()
+        base_graph = graph_from_dict(OmegaConf.create(raw))
+        prompts = load_prompts(self.experiment.prompts, base_graph, self.registry, self.experiment.max_prompts)
+        check_metric_needs(self.metrics, prompts, base_graph)
+        plans = [self.plan(variant, raw, base_graph) for variant in expand_variants(self.experiment)]
+        store = RecordStore(self.out / "variants", self.fingerprint(base_source, prompts))
+        records: dict[str, dict[str, Any]] = {}
+        bar = tqdm(plans, desc="variants", unit="variant", disable=not self.progress)
+        for plan in bar:
+            bar.set_postfix_str(plan.variant.label[:60])
+            record = store.finished(plan.variant)
+            if record is not None:
+                self.log(f"[{plan.variant.label}] finished earlier; skipping")
+            else:
+                record = self.run_variant(plan, base_source, base_folder, prompts, store.variant_dir(plan.variant))
+                store.save(plan.variant, record)
+            records[plan.variant.label] = record
+            self.write_tables(list(records.values()))
+        # Plots once at the end: a figure per metric column costs more than a tiny variant.
+        write_plots(list(records.values()), self.experiment.x_axis, self.out / "plots")
+        return list(records.values())
+
+    def base(self) -> tuple[str, Path, Any]:
+        """(what to load, its folder, its pipeline.yaml as a config), training it first for `graph:`."""
+        if self.experiment.graph is not None:
+            from ..training.recipe import train_all
+
+            run_dir = self.out / "base"
+            graph = load_graph(self.experiment.graph, [*self.experiment.overrides, f"run_dir={run_dir}"])
+            self.log(f"[base] training {self.experiment.graph} into {run_dir} (finished stages are skipped)")
+            folder = train_all(graph, log=self.log)
+            source = str(folder)
+        else:
+            folder, expected = resolve_model(self.experiment.model)
+            verify_folder(folder, expected)
+            source = str(self.experiment.model)
+        raw = OmegaConf.load(folder / GRAPH_FILE)
+        if (folder / "encoder.safetensors").is_file():
+            raw.encoder.pretrained = None  # as Pipeline.from_pretrained does: the folder's weights win
+        return source, folder, raw
+
+    def plan(self, variant: Variant, raw: Any, base_graph: Graph) -> Plan:
+        run_dir = self.out / "variants" / variant.slug / "run"
+        overrides = [*self.experiment.overrides, *variant.overrides, f"run_dir={run_dir}"]
+        try:
+            graph = graph_from_dict(OmegaConf.create(OmegaConf.to_container(raw)), overrides)
+        except ConfigError as exc:
+            raise ConfigError(f"axes: variant '{variant.label}' does not make a valid graph: {exc}") from None
+        return Plan(variant, graph, stages_to_train(base_graph, graph, self.registry))
+
+    def fingerprint(self, base_source: str, prompts: PromptSet) -> str:
+        e = self.experiment
+        return fingerprint({
+            "base": base_source, "overrides": e.overrides, "prompts": prompts.prompts,
+            "references": prompts.references is not None, "seeds": e.seeds, "images_per_prompt": e.images_per_prompt,
+            "batch_size": e.batch_size, "metrics": e.metrics, "device": str(self.device),
+        })
+
+    # ---- one variant --------------------------------------------------------------------
+    def run_variant(self, plan: Plan, base_source: str, base_folder: Path, prompts: PromptSet, folder: Path) -> dict[str, Any]:
+        started = time.monotonic()
+        pipeline = self.pipeline(plan, base_source, base_folder)
+        pipeline.to(self.device).eval()
+        e = self.experiment
+        usage, per_seed, ways = Usage(), [], {}
+        per_image_prompts = [p for p in prompts.prompts for _ in range(e.images_per_prompt)]
+        references = None if prompts.references is None else prompts.references.repeat_interleave(e.images_per_prompt, 0)
+        for index, seed in enumerate(e.seeds):
+            images = self.generate(pipeline, prompts.prompts, seed, usage)
+            if index == 0:
+                shown = to_pil(images[: e.grid_images])
+                folder.mkdir(parents=True, exist_ok=True)
+                save_image(grid(shown, square_columns(len(shown))), folder / "grid.png")
+            samples = Samples(per_image_prompts, images, pipeline.components.encoder, references, pipeline.components.prior, seed)
+            scores: dict[str, float] = {}
+            for metric in self.metrics:
+                measured_scores = metric.measure(samples)
+                ways.update({column: metric.direction(column) for column in measured_scores})
+                scores.update(measured_scores)
+            per_seed.append(scores)
+        count = len(per_image_prompts) * len(e.seeds)
+        means, spreads = _mean_and_std(per_seed)
+        return {
+            "settings": dict(plan.variant.settings),
+            "metrics": means,
+            "metrics_std": spreads if len(e.seeds) > 1 else {},
+            "directions": ways,
+            "seconds_per_image": usage.seconds / count,
+            "peak_memory_mib": usage.peak_memory_mib,
+            "images": count,
+            "seeds": len(e.seeds),
+            "trained": plan.retrain,
+            "device": str(self.device),
+            "seconds_total": round(time.monotonic() - started, 1),
+            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+
+    def pipeline(self, plan: Plan, base_source: str, base_folder: Path) -> Pipeline:
+        if not plan.retrain:
+            return Pipeline.from_pretrained(base_source, overrides=[*self.experiment.overrides, *plan.variant.overrides])
+        from ..training.recipe import train_all
+
+        self.log(f"[{plan.variant.label}] training {', '.join(plan.retrain)}; the other stages come from the base")
+        prepare_run(base_folder, plan.graph, plan.retrain)
+        return Pipeline.from_pretrained(train_all(plan.graph, log=self.log))
+
+    def generate(self, pipeline: Pipeline, prompts: list[str], seed: int, usage: Usage) -> torch.Tensor:
+        """Every prompt x images_per_prompt, in batches of batch_size prompts, from one seeded generator."""
+        e = self.experiment
+        generator = torch.Generator(self.device).manual_seed(seed)
+        chunks = []
+        for start in range(0, len(prompts), e.batch_size):
+            batch = prompts[start : start + e.batch_size]
+            with measured(self.device, usage):
+                images = pipeline.generate(batch, num_images=e.images_per_prompt, generator=generator, progress=self.progress)
+            chunks.append(images.float().cpu())
+        return torch.cat(chunks)
+
+    def write_tables(self, records: list[dict[str, Any]]) -> None:
+        axes = list(self.experiment.axes)
+        write_csv(records, axes, self.out / "results.csv")
+        write_markdown(records, axes, self.out / "results.md", f"Results: {self.out.name}")
+
+
+def build_metrics(experiment: Experiment, registry: Registry) -> list[Metric]:
+    metrics = []
+    for i, entry in enumerate(experiment.metrics):
+        section = {"type": entry} if isinstance(entry, str) else dict(entry)
+        metrics.append(build_node(validate_node(f"metrics.{i}", "metric", section, registry), registry))
+    return metrics
+
+
+def check_metric_needs(metrics: list[Metric], prompts: PromptSet, graph: Graph) -> None:
+    """Fail before any generation when a metric cannot run on these prompts or this pipeline."""
+    for i, metric in enumerate(metrics):
+        if metric.needs_references and prompts.references is None:
+            raise ConfigError(
+                f"metrics.{i}: '{metric.name}' compares with true images, which a prompt list or file lacks; "
+                "take prompts from a data set split (e.g. prompts: shapes:val) or drop the metric"
+            )
+        if metric.needs_prior and graph.prior is None:
+            raise ConfigError(f"metrics.{i}: '{metric.name}' needs a prior and the base pipeline has none")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"device: '{name}' is not a device; use cpu, cuda, cuda:N or auto") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device: cuda was asked for but no CUDA GPU is visible; use device: cpu (or auto)")
+    return device
+
+
+def _mean_and_std(per_seed: list[dict[str, float]]) -> tuple[dict[str, float], dict[str, float]]:
+    columns = list(dict.fromkeys(c for scores in per_seed for c in scores))
+    means, spreads = {}, {}
+    for column in columns:
+        values = torch.tensor([s[column] for s in per_seed if column in s], dtype=torch.float64)
+        means[column] = values.mean().item()
+        spreads[column] = values.std(unbiased=True).item() if len(values) > 1 else 0.0
+    return means, spreads
+

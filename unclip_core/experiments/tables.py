@@ -1,0 +1,112 @@
+"""results.csv (every number) and results.md (the table, sorted by the first metric, best bolded)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+# Columns every record has, whichever metrics ran; both are better low.
+COST_COLUMNS = {"seconds_per_image": "lower", "peak_memory_mib": "lower"}
+
+
+def metric_columns(records: list[dict[str, Any]]) -> list[str]:
+    """Metric columns in the order they first appear."""
+    columns: list[str] = []
+    for record in records:
+        columns += [c for c in record["metrics"] if c not in columns]
+    return columns
+
+
+def directions(records: list[dict[str, Any]]) -> dict[str, str | None]:
+    found: dict[str, str | None] = dict(COST_COLUMNS)
+    for record in records:
+        found.update(record.get("directions", {}))
+    return found
+
+
+def value(record: dict[str, Any], column: str) -> float:
+    if column in COST_COLUMNS:
+        return record[column]
+    return record["metrics"].get(column, math.nan)
+
+
+def sorted_records(records: list[dict[str, Any]], axes: list[str]) -> list[dict[str, Any]]:
+    """Best first by the first metric with a direction; variants without it last."""
+    ways = directions(records)
+    key_column = next((c for c in metric_columns(records) if ways.get(c)), "seconds_per_image")
+    sign = -1 if ways[key_column] == "higher" else 1
+
+    def key(record: dict[str, Any]) -> tuple[bool, float]:
+        number = value(record, key_column)
+        return (math.isnan(number), sign * number if not math.isnan(number) else 0.0)
+
+    return sorted(records, key=key)
+
+
+def write_csv(records: list[dict[str, Any]], axes: list[str], path: Path) -> Path:
+    columns = metric_columns(records)
+    with_std = any(record.get("metrics_std") for record in records)
+    header = [*axes, *columns, *([f"{c}_std" for c in columns] if with_std else []), *COST_COLUMNS, "images", "trained"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for record in sorted_records(records, axes):
+        row = [record["settings"][a] for a in axes]
+        row += [value(record, c) for c in columns]
+        if with_std:
+            row += [record.get("metrics_std", {}).get(c, "") for c in columns]
+        row += [record[c] for c in COST_COLUMNS] + [record["images"], " ".join(record["trained"])]
+        writer.writerow(row)
+    return _write(path, buffer.getvalue())
+
+
+def write_markdown(records: list[dict[str, Any]], axes: list[str], path: Path, title: str) -> Path:
+    columns = [*metric_columns(records), *COST_COLUMNS]
+    ways = directions(records)
+    best = {c: _best(records, c, ways.get(c)) for c in columns}
+    rows = []
+    for record in sorted_records(records, axes):
+        cells = [str(record["settings"][a]) for a in axes]
+        for column in columns:
+            text = _number(value(record, column))
+            spread = record.get("metrics_std", {}).get(column)
+            if spread is not None:
+                text += f" ± {_number(spread)}"
+            if best[column] is not None and value(record, column) == best[column]:
+                text = f"**{text}**"
+            cells.append(text)
+        cells.append(", ".join(record["trained"]) or "—")
+        rows.append(cells)
+    header = [*axes, *columns, "trained"]
+    lines = [f"# {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
+    seeds = max((record.get("seeds", 1) for record in records), default=1)
+    notes = [f"{len(records)} variants; best of each column in bold."]
+    if seeds > 1:
+        notes.append(f"Metrics are means over {seeds} seeds ± their standard deviation.")
+    notes.append("`trained`: stages this variant trained itself; the others are the base model's.")
+    return _write(path, "\n".join([*lines, "", *notes, ""]))
+
+
+def _best(records: list[dict[str, Any]], column: str, direction: str | None) -> float | None:
+    numbers = [value(r, column) for r in records if not math.isnan(value(r, column))]
+    if direction is None or len(set(numbers)) < 2:  # nothing to single out when every value ties
+        return None
+    return max(numbers) if direction == "higher" else min(numbers)
+
+
+def _number(x: float) -> str:
+    if isinstance(x, float) and math.isnan(x):
+        return "—"
+    return f"{x:.4g}"
+
+
+def _write(path: Path, text: str) -> Path:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return path

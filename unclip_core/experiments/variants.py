@@ -1,0 +1,66 @@
+"""Variants: one setting of every axis, as graph overrides, with a stable folder name."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from .spec import Experiment
+
+
+@dataclass(frozen=True)
+class Variant:
+    """Axis key -> value, in the order the experiment lists its axes."""
+
+    settings: tuple[tuple[str, Any], ...]
+
+    @property
+    def overrides(self) -> list[str]:
+        return [f"{key}={format_value(value)}" for key, value in self.settings]
+
+    @property
+    def label(self) -> str:
+        return " ".join(self.overrides)
+
+    @property
+    def slug(self) -> str:
+        """A folder name: the values, readable, plus a hash of the full label so no two collide."""
+        values = "-".join(format_value(value) for _, value in self.settings)
+        readable = re.sub(r"[^A-Za-z0-9._-]+", "_", values)[:60].strip("_") or "variant"
+        digest = hashlib.sha256(self.label.encode()).hexdigest()[:8]
+        return f"{readable}-{digest}"
+
+    def value(self, key: str) -> Any:
+        return dict(self.settings)[key]
+
+    def family(self, leave_out: str | None) -> str:
+        """The settings of every axis except `leave_out`: one plotted line joins a family's points."""
+        rest = [f"{key}={format_value(v)}" for key, v in self.settings if key != leave_out]
+        return ", ".join(rest) or "all"
+
+
+def expand_variants(experiment: Experiment) -> list[Variant]:
+    keys = list(experiment.axes)
+    columns = [experiment.axes[key] for key in keys]
+    rows = itertools.product(*columns) if experiment.combine == "product" else zip(*columns)
+    variants, seen = [], set()
+    for row in rows:
+        variant = Variant(tuple(zip(keys, row)))
+        if variant.label not in seen:  # a value listed twice is one variant, run once
+            seen.add(variant.label)
+            variants.append(variant)
+    return variants
+
+
+def format_value(value: Any) -> str:
+    """The override text for `value`: parses back (as YAML) to the same value."""
+    if isinstance(value, str) and yaml.safe_load(value) == value and "=" not in value:
+        return value
+    return json.dumps(value)
+

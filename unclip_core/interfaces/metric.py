@@ -1,0 +1,75 @@
+"""A metric: scores one set of generated images (one variant, one seed) as named numbers."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+from torch import Tensor
+
+from ..errors import InputError
+from .component import Component, ComponentConfig
+from .encoder import Encoder
+from .prior import Prior
+
+
+@dataclass(frozen=True)
+class Samples:
+    """What a metric sees: the generated images and everything needed to judge them.
+
+    `prompts[k]` is the caption image k was generated from (prompt-major when several images
+    share a prompt). `references[k]`, when the prompts came from a data set, is the true image
+    of that caption; None for plain prompt lists. `encoder` and `prior` are the pipeline's own,
+    so embedding-based metrics run offline on the model being measured. `seed` fixes any
+    sampling a metric does itself (e.g. drawing z_i from the prior).
+    """
+
+    prompts: list[str]
+    images: Tensor
+    encoder: Encoder
+    references: Tensor | None = None
+    prior: Prior | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if len(self.prompts) != len(self.images):
+            raise ValueError(f"{len(self.prompts)} prompts for {len(self.images)} images; give one prompt per image")
+        if self.references is not None and len(self.references) != len(self.images):
+            raise ValueError(f"{len(self.references)} reference images for {len(self.images)} images")
+
+
+class Metric(Component, ABC):
+    """Scores generated images; `measure` returns {column: value}, each column prefixed by `name`.
+
+    `direction(column)` tells tables which end of a column is best. A metric that compares
+    against true images sets `needs_references` (and one that draws from the prior sets
+    `needs_prior`); experiments check both before generating anything.
+    """
+
+    kind: ClassVar[str] = "metric"
+    Config: ClassVar[type[ComponentConfig]] = ComponentConfig
+    higher_is_better: ClassVar[bool] = True
+    needs_references: ClassVar[bool] = False
+    needs_prior: ClassVar[bool] = False
+
+    def __init__(self, config: ComponentConfig) -> None:
+        self.config = config
+
+    def direction(self, column: str) -> str | None:
+        """'higher' or 'lower' when that end of `column` is better; None when neither is."""
+        return "higher" if self.higher_is_better else "lower"
+
+    @abstractmethod
+    def measure(self, samples: Samples) -> dict[str, float]:
+        """Column name -> value for this set of images."""
+
+    def check(self, samples: Samples) -> None:
+        """Raise InputError when `samples` lacks what this metric needs (call at the top of measure)."""
+        if self.needs_references and samples.references is None:
+            raise InputError(
+                f"metric '{self.name}' compares with true images, but the prompts came without any; "
+                "take prompts from a data set split, e.g. prompts: shapes:val"
+            )
+        if self.needs_prior and samples.prior is None:
+            raise InputError(f"metric '{self.name}' needs the pipeline's prior, and this pipeline has none")
