@@ -175,7 +175,7 @@ def measure(args, stage: str, path: str, scale: int, device: torch.device, peak:
     return {
         "stage": stage, "path": path, "scale": scale, "batch": batch_size,
         "compile": bool(getattr(graph.train, stage).compile),
-        "images_per_s": round(images_per_s, 1), "gflop_per_image": round(gflop, 3),
+        "images_per_s": round(images_per_s, 3), "gflop_per_image": round(gflop, 3),
         "tflops": round(tflops, 4), "mfu_percent": round(100 * tflops / peak, 2),
         "data_share_percent": round(100 * clock.waiting / seconds, 2),
         "peak_memory_mib": round(memory / 2**20, 1),
