@@ -72,6 +72,10 @@ class ARPrior(Prior):
         self.register_buffer("bucket_centers", torch.zeros(comps, config.buckets))
         self.register_buffer("dot_edges", torch.zeros(1, config.dot_buckets - 1))
         self.register_buffer("fitted", torch.zeros((), dtype=torch.bool))
+        # Reading `fitted` is a host sync on a GPU; once it has read True it is not read again
+        # until new weights are loaded (which may be unfitted ones).
+        self._known_fitted = False
+        self.register_load_state_dict_post_hook(lambda module, keys: setattr(module, "_known_fitted", False))
 
     # ---- codes <-> embeddings -----------------------------------------------------------
     def encode(self, image_embedding: Tensor) -> Tensor:
@@ -177,8 +181,11 @@ class ARPrior(Prior):
         return self.decode(torch.stack(codes, 1))
 
     def _check_fitted(self) -> None:
+        if self._known_fitted:
+            return
         if not bool(self.fitted):
             raise RuntimeError(
                 "ar_prior has no fitted PCA and bins: call fit_statistics(image_embeddings, text_embeddings) "
                 "on training data first, or load trained weights"
             )
+        self._known_fitted = True
