@@ -1,5 +1,5 @@
 """Subcommands of `unclip`. Each module has `add_parser(subparsers)` that sets `run=`."""
 
-from . import config, data, edit, embed, generate, plugins, train
+from . import config, data, edit, embed, generate, plugins, serve, train
 
-COMMANDS = [generate, edit, plugins, config, train, data, embed]
+COMMANDS = [generate, edit, plugins, config, train, data, embed, serve]
