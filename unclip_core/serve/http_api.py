@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from ..errors import UnclipError
+from ..errors import InputError, UnclipError
 from ..plugins import get_registry
 from .operations import Operations
 from .requests import REQUESTS, OperationRequest, parse_request
@@ -76,6 +76,10 @@ def _endpoint(operations: Operations, cls: type[OperationRequest]):
 
 def run(operations: Operations, cls: type[OperationRequest], body: dict[str, Any]) -> Result:
     values = dict(body)
+    # A result's settings can be sent back as they are: these two say what they came from.
+    if values.pop("operation", cls.operation) != cls.operation:
+        raise InputError(f"these settings are of '{body['operation']}'; send them to /api/{body['operation']}")
+    values.pop("index", None)
     for field in cls.image_fields:
         if values.get(field) is not None:
             value = values[field]
