@@ -62,9 +62,20 @@ def chosen_seed(seed: float | None, randomize: bool) -> int | None:
     return None if randomize or seed is None else int(seed)
 
 
-def optional_int(value: float | None) -> int | None:
-    """Blank number boxes mean 'the model's own value'."""
-    return None if value is None else int(value)
+def optional_number(text: str | None, label: str, kind: type = float) -> float | int | None:
+    """An optional number typed in a text box: blank means 'the model's own value'.
+
+    Text boxes rather than number boxes, because a number box cannot be blank: it would send 0,
+    which is a real guidance scale and a wrong step count.
+    """
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return kind(text)
+    except ValueError:
+        expected = "a whole number" if kind is int else "a number"
+        raise gr.Error(f"{label}: '{text}' is not {expected}; type {expected} or leave it blank", print_exception=False) from None
 
 
 def picked_image(paths: list[str] | None, index: int | None) -> str:

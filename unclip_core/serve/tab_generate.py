@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from ..plugins import get_registry
-from .page_support import MODEL_DEFAULT, PageContext, chosen_seed, model_picker, optional_int, seed_widgets
+from .page_support import MODEL_DEFAULT, PageContext, chosen_seed, model_picker, optional_number, seed_widgets
 from .requests import MAX_IMAGES, GenerateRequest
 
 
@@ -20,11 +20,11 @@ class GenerateTab:
     send_buttons: dict[str, gr.Button]  # target tab id -> its "send to" button
 
 
-def stage_widgets(stage: str, samplers: list[str], guidance: bool) -> tuple[gr.Number, gr.Number | None, gr.Dropdown]:
+def stage_widgets(stage: str, samplers: list[str], guidance: bool) -> tuple[gr.Textbox, gr.Textbox | None, gr.Dropdown]:
     with gr.Row():
-        steps = gr.Number(None, label=f"{stage} steps (blank: the model's)", precision=0, elem_id=f"{stage}-steps")
+        steps = gr.Textbox(label=f"{stage} steps", placeholder="the model's", elem_id=f"{stage}-steps")
         scale = (
-            gr.Number(None, label=f"{stage} guidance (blank: the model's)", elem_id=f"{stage}-guidance")
+            gr.Textbox(label=f"{stage} guidance", placeholder="the model's", elem_id=f"{stage}-guidance")
             if guidance else None
         )
         sampler = gr.Dropdown([MODEL_DEFAULT, *samplers], value=MODEL_DEFAULT, label=f"{stage} sampler",
@@ -69,8 +69,11 @@ def build_generate_tab(context: PageContext, send_targets: dict[str, str]) -> Ge
         values = {
             "prompts": [line for line in (text or "").splitlines() if line.strip()] or [text or ""],
             "model": model_name, "num_images": int(count), "seed": chosen_seed(seed_value, random_seed),
-            "prior_steps": optional_int(p_steps), "decoder_steps": optional_int(d_steps),
-            "upsampler_steps": optional_int(u_steps), "prior_guidance": p_guidance, "decoder_guidance": d_guidance,
+            "prior_steps": optional_number(p_steps, "prior steps", int),
+            "decoder_steps": optional_number(d_steps, "decoder steps", int),
+            "upsampler_steps": optional_number(u_steps, "upsampler steps", int),
+            "prior_guidance": optional_number(p_guidance, "prior guidance"),
+            "decoder_guidance": optional_number(d_guidance, "decoder guidance"),
             "prior_sampler": sampler_choice(p_sampler), "decoder_sampler": sampler_choice(d_sampler),
             "upsampler_sampler": sampler_choice(u_sampler),
         }
