@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-FAST_STEPS = ["prior.sampler.steps=2", "decoder.sampler.steps=3", "upsamplers.0.sampler.steps=2"]
+FAST_STEPS = ("prior.sampler.steps=2", "decoder.sampler.steps=3", "upsamplers.0.sampler.steps=2")
 START_TIMEOUT_S = 240
 
 
@@ -31,14 +31,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(tmp_path: Path, *, concurrency: int = 1, max_waiting: int = 32):
+def running_server(tmp_path: Path, *, concurrency: int = 1, max_waiting: int = 32, steps=FAST_STEPS):
     """Yields the server's base URL and its process; stops it afterwards."""
     pytest.importorskip("gradio", reason="unclip serve needs the extra: pip install 'unclip[serve]'")
     port = free_port()
     command = [sys.executable, "-m", "unclip_core.cli", "serve", "--port", str(port),
                "--concurrency", str(concurrency), "--max-waiting", str(max_waiting),
                "--results", str(tmp_path / "results"), "--device", "cpu"]
-    for override in FAST_STEPS:
+    for override in steps:
         command += ["--set", override]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
     log = open(tmp_path / "server.log", "w")

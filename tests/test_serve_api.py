@@ -81,8 +81,8 @@ def test_each_request_chooses_its_own_sampler_steps_and_guidance(server):
         ("vary", {"image": b64(b"this is text, not a picture")}, 422, "not a readable image"),
         ("vary", {"image": "%%%"}, 422, "not valid base64"),
         ("interpolate", {"frames": 4}, 422, "two images or two prompts"),
-        ("outpaint", {"image": "PLACEHOLDER"}, 422, "nothing to extend"),
-        ("inpaint", {"image": "PLACEHOLDER", "mask": "WRONG_MASK"}, 422, "different shape"),
+        ("outpainting", {"image": "PLACEHOLDER"}, 422, "nothing to extend"),
+        ("inpainting", {"image": "PLACEHOLDER", "mask": "WRONG_MASK"}, 422, "different shape"),
     ],
 )
 def test_bad_input_is_a_4xx_with_one_readable_line(server, path, body, status, names):
@@ -124,13 +124,13 @@ def test_every_editing_operation_answers_with_images(server):
     mask.paste(255, (16, 16, 48, 48))
     buffer = io.BytesIO()
     mask.save(buffer, format="PNG")
-    status, body = post(url + "/api/inpaint", {"image": heart, "mask": b64(buffer.getvalue()), "prompt": "star",
+    status, body = post(url + "/api/inpainting", {"image": heart, "mask": b64(buffer.getvalue()), "prompt": "star",
                                                "seed": 0})
     assert status == 200
     before, after = np.asarray(decode(heart)), np.asarray(decode(body["images"][0]))
     assert (before[:8] == after[:8]).all()  # outside the mask the image is kept
 
-    status, body = post(url + "/api/outpaint", {"image": heart, "pad_left": 8, "pad_right": 8, "seed": 0})
+    status, body = post(url + "/api/outpainting", {"image": heart, "pad_left": 8, "pad_right": 8, "seed": 0})
     assert status == 200 and decode(body["images"][0]).size == (80, 64)
 
 

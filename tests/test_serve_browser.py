@@ -19,6 +19,9 @@ from unclip_core.serve.png_settings import read_settings
 
 from .serve_server import running_server
 
+# Few steps, but enough for recognizable pictures in the screenshots.
+SERVER_STEPS = ("prior.sampler.steps=4", "decoder.sampler.steps=8", "upsamplers.0.sampler.steps=4")
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 WAIT_MS = 180_000
 
@@ -30,7 +33,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def browser_page(tmp_path_factory):
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install 'unclip[test]'")
-    with running_server(tmp_path_factory.mktemp("serve-browser")) as (url, _):
+    with running_server(tmp_path_factory.mktemp("serve-browser"), steps=SERVER_STEPS) as (url, _):
         with sync_api.sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
             page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -72,7 +75,7 @@ def test_the_page_generates_edits_and_reports_bad_input(browser_page, tmp_path):
     page.locator("#generate-prompts textarea").fill("red heart")
     page.locator("#generate-seed input").fill("5")
     page.get_by_text("stages: steps, guidance, sampler").click()
-    for stage, steps in (("prior", "2"), ("decoder", "3"), ("upsampler", "2")):
+    for stage, steps in (("prior", "4"), ("decoder", "6"), ("upsampler", "4")):
         page.locator(f"#{stage}-steps textarea, #{stage}-steps input").first.fill(steps)
     page.locator("#generate-button").click()
     first_src, first = image_bytes(page, "#generate-gallery")
@@ -80,7 +83,7 @@ def test_the_page_generates_edits_and_reports_bad_input(browser_page, tmp_path):
     image.load()
     assert image.format == "PNG" and image.size == (64, 64)
     settings = read_settings(first)
-    assert settings["seed"] == 5 and settings["prompts"] == ["red heart"] and settings["decoder_steps"] == 3
+    assert settings["seed"] == 5 and settings["prompts"] == ["red heart"] and settings["decoder_steps"] == 6
     screenshot(page, "generate", tmp_path)
 
     # The same seed again: the same bytes.
@@ -96,7 +99,7 @@ def test_the_page_generates_edits_and_reports_bad_input(browser_page, tmp_path):
     page.locator("#decoder-steps textarea, #decoder-steps input").first.fill("0")
     page.locator("#generate-button").click()
     expect_message(page, "decoder_steps")
-    page.locator("#decoder-steps textarea, #decoder-steps input").first.fill("3")
+    page.locator("#decoder-steps textarea, #decoder-steps input").first.fill("6")
 
     # Variations of the generated image.
     page.locator("#send-to-vary-tab").click()
@@ -151,7 +154,7 @@ def test_the_page_generates_edits_and_reports_bad_input(browser_page, tmp_path):
     _, filled = image_bytes(page, "#fill-gallery")
     result = Image.open(io.BytesIO(filled))
     result.load()
-    assert result.size == (64, 64) and read_settings(filled)["operation"] == "inpaint"
+    assert result.size == (64, 64) and read_settings(filled)["operation"] == "inpainting"
     mask = read_settings(filled)["mask"]
     assert mask["width"] == 64 and mask["height"] == 64
     screenshot(page, "inpaint", tmp_path)

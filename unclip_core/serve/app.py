@@ -45,7 +45,9 @@ def create_app(options: ServeOptions) -> FastAPI:
     operations = Operations(pool, queue)
     store = ResultStore(options.results or tempfile.mkdtemp(prefix="unclip-serve-"))
 
-    app = FastAPI(title="unclip", description="unCLIP operations over HTTP; see docs/serve.md.")
+    # No /docs or /redoc pages: they load their scripts from a CDN. /openapi.json stays.
+    app = FastAPI(title="unclip", description="unCLIP operations over HTTP; see docs/serve.md.",
+                  docs_url=None, redoc_url=None)
     app.include_router(api_router(operations))
     page = build_page(PageContext(operations, store))
     # The page's queue admits what the work queue can run and hold; the work queue bounds both.

@@ -123,7 +123,7 @@ class TextDiffRequest(OperationRequest):
 
 
 class InpaintRequest(OperationRequest):
-    operation: ClassVar[str] = "inpaint"
+    operation: ClassVar[str] = "inpainting"
     image_fields: ClassVar[tuple[str, ...]] = ("image", "mask")
 
     image: Image.Image
@@ -133,7 +133,7 @@ class InpaintRequest(OperationRequest):
 
 
 class OutpaintRequest(OperationRequest):
-    operation: ClassVar[str] = "outpaint"
+    operation: ClassVar[str] = "outpainting"
     image_fields: ClassVar[tuple[str, ...]] = ("image",)
 
     image: Image.Image
