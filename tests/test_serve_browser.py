@@ -64,6 +64,21 @@ def image_bytes(page, selector: str, previous: str | None = None) -> tuple[str, 
     return src, response.body()
 
 
+def watch_progress(page, selector: str) -> None:
+    """Record in window.stagesSeen every stage named by the progress shown over `selector`."""
+    page.evaluate(
+        """(selector) => {
+            window.stagesSeen = new Set();
+            const target = document.querySelector(selector);
+            new MutationObserver(() => {
+                const shown = target.innerText.match(/(prior|decoder|upsampler \\d+) - /);
+                if (shown) window.stagesSeen.add(shown[1]);
+            }).observe(target, {subtree: true, childList: true, characterData: true});
+        }""",
+        selector,
+    )
+
+
 def expect_message(page, text: str) -> None:
     page.get_by_text(text, exact=False).first.wait_for(state="visible")
 
@@ -77,8 +92,10 @@ def test_the_page_generates_edits_and_reports_bad_input(browser_page, tmp_path):
     page.get_by_text("stages: steps, guidance, sampler").click()
     for stage, steps in (("prior", "4"), ("decoder", "6"), ("upsampler", "4")):
         page.locator(f"#{stage}-steps textarea, #{stage}-steps input").first.fill(steps)
+    watch_progress(page, "#generate-gallery")
     page.locator("#generate-button").click()
     first_src, first = image_bytes(page, "#generate-gallery")
+    assert {"prior", "decoder"} <= set(page.evaluate("() => [...window.stagesSeen]")), "no per-stage progress shown"
     image = Image.open(io.BytesIO(first))
     image.load()
     assert image.format == "PNG" and image.size == (64, 64)
