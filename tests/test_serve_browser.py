@@ -79,6 +79,17 @@ def watch_progress(page, selector: str) -> None:
     )
 
 
+def paint_stroke(page, canvas) -> None:
+    """A zigzag brush stroke across the middle of the editor's canvas."""
+    box = canvas.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx - 40, cy - 20)
+    page.mouse.down()
+    for step in range(1, 9):
+        page.mouse.move(cx - 40 + step * 10, cy - 20 + (step % 2) * 40, steps=4)
+    page.mouse.up()
+
+
 def expect_message(page, text: str) -> None:
     page.get_by_text(text, exact=False).first.wait_for(state="visible")
 
@@ -158,16 +169,20 @@ def test_the_page_generates_edits_and_reports_bad_input(browser_page, tmp_path):
     page.locator("#send-to-fill-tab").click()
     canvas = page.locator("#fill-editor canvas").first
     canvas.wait_for()
-    page.wait_for_timeout(1000)  # the editor lays the image out before it takes strokes
-    box = canvas.bounding_box()
-    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(cx - 40, cy - 20)
-    page.mouse.down()
-    for step in range(1, 9):
-        page.mouse.move(cx - 40 + step * 10, cy - 20 + (step % 2) * 40, steps=4)
-    page.mouse.up()
     page.locator("#fill-prompt textarea, #fill-prompt input").first.fill("star")
-    page.locator("#inpaint-button").click()
+    # On a loaded machine the editor may still be laying the image out and miss the strokes; the
+    # page then says the mask is empty, and a person would simply paint again.
+    for attempt in range(3):
+        page.wait_for_timeout(1000 * (attempt + 1))
+        paint_stroke(page, canvas)
+        page.locator("#inpaint-button").click()
+        page.wait_for_function(
+            "() => document.querySelector('#fill-gallery img') || document.body.innerText.includes('all black')",
+            timeout=WAIT_MS,
+        )
+        if page.locator("#fill-gallery img").count():
+            break
+        page.get_by_text("all black").first.wait_for(state="hidden", timeout=30_000)
     _, filled = image_bytes(page, "#fill-gallery")
     result = Image.open(io.BytesIO(filled))
     result.load()

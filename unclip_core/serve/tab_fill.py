@@ -9,7 +9,6 @@ from .page_support import PageContext, chosen_seed, model_picker, seed_widgets
 from .requests import MAX_IMAGES, InpaintRequest, OutpaintRequest
 
 BRUSH_COLOR = "#ff00ff"  # only where it is painted matters; a loud color shows the region clearly
-BRUSH_SIZE = 8  # in image pixels: about an eighth of a 64px image, for regions of a few strokes
 
 
 def build_fill_tab(context: PageContext) -> gr.ImageEditor:
@@ -18,7 +17,7 @@ def build_fill_tab(context: PageContext) -> gr.ImageEditor:
         with gr.Column():
             editor = gr.ImageEditor(
                 type="pil", label="image: paint over what to regenerate", elem_id="fill-editor",
-                brush=gr.Brush(default_size=BRUSH_SIZE, colors=[BRUSH_COLOR], default_color=BRUSH_COLOR, color_mode="fixed"),
+                brush=gr.Brush(colors=[BRUSH_COLOR], default_color=BRUSH_COLOR, color_mode="fixed"),
                 sources=["upload", "clipboard"], transforms=(), layers=False, height=420,
             )
             prompt = gr.Textbox(label="prompt (blank: the image's own content)", elem_id="fill-prompt")
