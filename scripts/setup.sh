@@ -28,6 +28,6 @@ fi
 "$VENV/bin/python" -m pip install -q --upgrade pip
 # torch first, pinned: these builds are the ones pip finds locally, beside a matching torchvision.
 "$VENV/bin/python" -m pip install -q torch==2.14.1 torchvision==0.29.1
-"$VENV/bin/python" -m pip install -q -e ".[test]" -e examples/unclip-heun -e examples/unclip-colorfulness
+"$VENV/bin/python" -m pip install -q -e ".[test,serve]" -e examples/unclip-heun -e examples/unclip-colorfulness
 touch "$STAMP"
 echo "unclip is installed in $VENV"
