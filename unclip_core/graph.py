@@ -112,7 +112,7 @@ def load_graph(
     try:
         raw = OmegaConf.load(file)
     except (OmegaConfBaseException, yaml.YAMLError) as exc:
-        raise ConfigError(f"{file} is not valid YAML: {exc}") from exc
+        raise ConfigError(f"{file} is not valid YAML: {_one_line(exc)}") from None
     return graph_from_dict(raw, overrides, registry, check_trainer=check_trainer)
 
 
@@ -142,7 +142,7 @@ def apply_overrides(cfg: Any, overrides: Sequence[str], registry: Registry) -> A
         try:
             value = yaml.safe_load(text) if text else None
         except yaml.YAMLError as exc:
-            raise ConfigError(f"override '{item}': value is not valid YAML ({exc})") from exc
+            raise ConfigError(f"override '{item}': value is not valid YAML ({_one_line(exc)}); quote it or fix it") from None
         _check_list_indices(cfg, key, item)
         try:
             OmegaConf.update(cfg, key, value, merge=True, force_add=True)
@@ -403,6 +403,11 @@ def _model_at(model: type[BaseModel], loc: list[str]) -> type[BaseModel] | None:
             return None
         current = current.model_fields[part].annotation
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _one_line(exc: Exception) -> str:
+    """Parser errors span lines (with a caret under the column); the CLI reports one line."""
+    return " ".join(str(exc).replace("^", " ").split())
 
 
 def _suggest(key: str, options: Any) -> str:
