@@ -130,11 +130,12 @@ def check_canvas(width: int, height: int, side: int, count: int = 1) -> None:
     limit = max_pixels()
     if count * side * side > limit:
         fits = math.isqrt(limit // count)
+        many = f"{count} padded canvases of this {width}x{height} image are {side}x{side} each"
+        one = f"the padded canvas of this {width}x{height} image is {side}x{side}"
         raise InputError(
-            f"{count} padded canvas{'es' if count > 1 else ''} of this {width}x{height} image "
-            f"{'are' if count > 1 else 'is'} {side}x{side} each, {count * side * side:,} pixels, over the sampling "
-            f"budget of {limit:,} pixels (at most {fits}x{fits} each); use smaller pads or fewer results, "
-            "or raise the budget with UNCLIP_MAX_PIXELS"
+            f"{many if count > 1 else one}: {count * side * side:,} pixels, over the sampling budget of "
+            f"{limit:,} pixels (at most {fits}x{fits}{' each' if count > 1 else ''}); use smaller pads"
+            f"{' or fewer results' if count > 1 else ''}, or raise the budget with UNCLIP_MAX_PIXELS"
         )
 
 
