@@ -145,7 +145,8 @@ class Pipeline(EditingMethods):
     ) -> torch.Tensor:
         """Images in [-1, 1], `num_images` per prompt (prompt-major): prior, decoder, upsamplers.
 
-        Every stage samples all prompts x num_images in one batch. Options hold for this call
+        Every stage samples prompts x num_images in batches (one, unless the request is larger
+        than a chunk: see below). Options hold for this call
         only and change nothing on the pipeline, so threads may share it:
         `*_sampler` picks a stage's sampler (a Sampler, a graph section such as
         {"type": NAME, "steps": 20}, or a type name; a section without steps keeps the
@@ -155,8 +156,9 @@ class Pipeline(EditingMethods):
         `progress` shows a bar per stage.
 
         Every number is range-checked first, and a request of more output pixels than `budget`
-        (default: UNCLIP_MAX_PIXELS, see unclip_core/budget.py) is refused before sampling; the
-        rest is sampled in chunks whose size bounds the memory the networks use. A stage whose
+        (default: UNCLIP_MAX_PIXELS, see unclip_core/budget.py) is refused before sampling; what
+        passes is sampled in chunks of UNCLIP_CHUNK_PIXELS output pixels, which bound the memory
+        the networks use. A stage whose
         output holds NaN or infinity raises NumericalError naming the stage.
         """
         c = self.components

@@ -44,7 +44,7 @@ def add_parser(sub) -> None:
 
 
 def check_arguments(args: argparse.Namespace) -> list:
-    """Every number and output path of the command, checked before anything loads: the output files."""
+    """Check every number and output path of the command before anything loads; return the output paths."""
     from ..budget import max_pixels
     from ..errors import InputError
     from ..image_output import check_outputs, numbered
@@ -61,8 +61,7 @@ def check_arguments(args: argparse.Namespace) -> list:
     max_pixels(args.max_pixels)  # an unusable UNCLIP_MAX_PIXELS fails here, before the model loads
     if not args.separate:
         return check_outputs([args.output])
-    # The numbered names are known only up to the count; checking the first and the last covers
-    # the folder, the format and any clash of the series with the other names.
+    # The numbered names share one folder and suffix, so the first and the last stand for all.
     count = len(args.prompts) * args.num_images
     return check_outputs(numbered(args.output, i) for i in sorted({0, count - 1}))
 
