@@ -9,6 +9,7 @@ scale would otherwise flow through every sampler step and come out as a black im
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,11 +35,11 @@ class Range:
         return value
 
     def _number(self, value: Any) -> float | int | None:
-        if isinstance(value, bool):
+        if isinstance(value, bool):  # True is an int to Python, never a count or a scale to a user
             return None
         if self.whole:
-            return value if isinstance(value, int) else None
-        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            return value if isinstance(value, numbers.Integral) else None
+        if not isinstance(value, numbers.Real) or not math.isfinite(value):
             return None
         return value
 

@@ -57,3 +57,13 @@ def test_hostile_input(row: Case, hostile_dirs, capsys, monkeypatch):
 def test_every_case_has_a_unique_name():
     names = [row.name for row in CASES]
     assert len(names) == len(set(names))
+
+
+def test_embed_runs_with_an_untrained_encoder_when_asked(hostile_dirs, capsys):
+    """The refusal of an untrained encoder has a way out, and it leaves exactly the asked folder."""
+    out = hostile_dirs["out"] / "emb"
+    argv = ["embed", "--config", str(hostile_dirs["in"] / "graph.yaml"), "--out", str(out), "--device", "cpu"]
+    assert main(argv) == 2
+    assert main([*argv, "--allow-untrained-encoder"]) == 0, capsys.readouterr().err
+    assert (out / "index.json").is_file()
+    assert sorted(p.name for p in hostile_dirs["out"].iterdir()) == ["emb"]
