@@ -103,6 +103,7 @@ CASES: list[Case] = [
     # ---- data export ----------------------------------------------------------------------------
     case("export nothing named", "data export --out {out}/shards", 2, "say which data to export"),
     case("export with zero shard size", "data export --data shapes --out {out}/shards --shard-size 0", 2, "--shard-size must be at least 1"),
+    case("export into a file", "data export --data shapes --out {in}/notes.txt", 2, "--out {in}/notes.txt is a file, not a folder"),
     case("export of an unknown dataset", "data export --data nosuch --out {out}/shards", 2, "nosuch"),
     # ---- editing commands (each loads the model before reading its inputs) ---------------------
     case("vary a missing image", "vary {in}/nothing.png -o {out}/v.png", 2, "image file {in}/nothing.png does not exist", slow=True),

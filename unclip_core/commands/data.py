@@ -62,9 +62,11 @@ def run_export(args: argparse.Namespace) -> None:
     from ..graph import build_node
     from ..plugins import get_registry
     from ..shards import write_shards
+    from .embed import check_output_folder
 
     if args.shard_size < 1:
         raise InputError(f"--shard-size must be at least 1, got {args.shard_size}")
+    check_output_folder(args.out)
     data, graph = data_section(args.config, args.data, args.overrides)
     source = build_node(data, get_registry())
     embed = None
