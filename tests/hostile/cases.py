@@ -59,6 +59,7 @@ CASES: list[Case] = [
     case("output with no suffix", "generate x -o {out}/x", 2, "end the file name in .png, .jpg or .webp"),
     case("output is a folder", "generate x -o {out}", 2, "cannot write {out}: it is a folder"),
     case("separate outputs in a missing folder", "generate x -n 2 --separate -o {out}/missing/x.png", 2, "{out}/missing does not exist"),
+    case("device that does not exist", f"{GEN} --device gpu0", 2, "--device 'gpu0' is not a device; use cpu, cuda or cuda:N"),
     # ---- generate: model and graph overrides (the graph is checked before any weights load) ----
     case("model folder missing", f"{GEN} --model {{in}}/no-model", 2, "is neither a pipeline folder nor a known model; known models: unclip-emoji"),
     case("model folder without checksums", f"{GEN} --model {{in}}", 2, "is not a pipeline folder: checksums.json is missing"),
@@ -99,6 +100,7 @@ CASES: list[Case] = [
     case("embed with an untrained encoder", "embed --config {in}/graph.yaml --out {out}/emb", 2, "the encoder 'open_clip' is untrained"),
     case("embed into a file", "embed --config {in}/graph.yaml --out {in}/notes.txt --allow-untrained-encoder", 2, "is a file, not a folder"),
     case("embed with zero shard size", "embed --config {in}/graph.yaml --out {out}/emb --shard-size 0", 2, "--shard-size must be at least 1"),
+    case("embed on a device that does not exist", "embed --config {in}/graph.yaml --out {out}/emb --allow-untrained-encoder --device tpu:9", 2, "--device 'tpu:9' is not a device"),
     case("embed without data", "embed --config {in}/nodata.yaml --out {out}/emb", 2, "has no data: section to embed"),
     # ---- data export ----------------------------------------------------------------------------
     case("export nothing named", "data export --out {out}/shards", 2, "say which data to export"),

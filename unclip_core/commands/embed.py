@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> None:
     from ..errors import InputError
     from ..graph import build_node, load_graph
     from ..plugins import get_registry
-    from .data import default_device
+    from .data import checked_device
 
     if args.shard_size < 1:
         raise InputError(f"--shard-size must be at least 1, got {args.shard_size}")
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> None:
     check_output_folder(args.out)
     require_trained_encoder(graph, args.allow_untrained_encoder)
     source = build_node(graph.data, get_registry())
-    encoder = trained_encoder(graph, args.device or default_device())
+    encoder = trained_encoder(graph, checked_device(args.device))
     splits = {"train": source.train_set(), "val": source.val_set()}
     folder = export_embeddings(graph, encoder, splits, args.out, args.shard_size, graph.data.config.batch_size)
     counts = ", ".join(f"{len(d)} {name}" for name, d in splits.items())

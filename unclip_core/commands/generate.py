@@ -69,14 +69,13 @@ def check_arguments(args: argparse.Namespace) -> list:
 def run(args: argparse.Namespace) -> None:
     import logging
 
-    import torch
-
     from ..image_output import grid, numbered, save_image, square_columns
     from ..pipeline import Pipeline
+    from .data import checked_device
 
     check_arguments(args)
+    device = checked_device(args.device)
     _show_notes(logging.getLogger("unclip"))
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     pipe = Pipeline.from_pretrained(args.model, overrides=args.overrides).to(device)
     images = pipe(
         args.prompts,
