@@ -122,6 +122,13 @@ CASES: list[Case] = [
     case("outpaint by nothing", "outpaint {in}/image.png a~field --pad 0 -o {out}/o.png", 2, "nothing to outpaint", slow=True),
     case("outpaint by a negative pad", "outpaint {in}/image.png a~field --pad -4 -o {out}/o.png", 2, "pad: Input should be greater than or equal to 0", slow=True),
     # ---- the command line itself ----------------------------------------------------------------
+    case("no prompt", "generate -o {out}/x.png", 2, "the following arguments are required: PROMPT"),
+    case("config show without a config", "config show prior.width=3", 2, "the following arguments are required: --config"),
+    case("train an unknown stage", "train painter --config {in}/graph.yaml", 2, "invalid choice: 'painter'"),
+    case("train with an infinite learning rate", "train clip --config {in}/graph.yaml train.clip.lr=.inf", 2, "train.clip.lr: must be a finite number, got inf"),
+    case("inpaint without a mask", "inpaint {in}/image.png a~ball -o {out}/p.png", 2, "the following arguments are required: --mask"),
+    case("vary without an output", "vary {in}/image.png", 2, "the following arguments are required: -o/--out"),
+    case("outpaint by a word", "outpaint {in}/image.png a~field --pad wide -o {out}/o.png", 2, "invalid int value: 'wide'"),
     case("unknown command", "paint x", 2, "invalid choice: 'paint'"),
     case("unknown option", "generate x --colour red", 2, "unrecognized arguments"),
 ]
