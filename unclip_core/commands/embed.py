@@ -72,10 +72,10 @@ def run(args: argparse.Namespace) -> None:
         types = ", ".join(get_registry().names("dataset"))
         raise InputError(f"{args.config} has no data: section to embed; add one, data: {{type: NAME}} with NAME one of: {types}")
     check_output_folder(args.out)
-    require_trained_encoder(graph, args.allow_untrained_encoder)
     source = build_node(graph.data, get_registry())
+    splits = {"train": source.train_set(), "val": source.val_set()}  # a missing data folder is named first
+    require_trained_encoder(graph, args.allow_untrained_encoder)
     encoder = trained_encoder(graph, checked_device(args.device))
-    splits = {"train": source.train_set(), "val": source.val_set()}
     folder = export_embeddings(graph, encoder, splits, args.out, args.shard_size, graph.data.config.batch_size)
     counts = ", ".join(f"{len(d)} {name}" for name, d in splits.items())
     print(f"embedded {counts} items of '{graph.data.type}' into {folder}")
