@@ -86,7 +86,7 @@ class OpenCLIPEncoder(Encoder):
         tokens = self._tokenizer(texts, context_length=length + 1)
         cut = (tokens[:, length] != 0).nonzero().flatten().tolist()
         if not cut:
-            return tokens[:, :length]
+            return tokens[:, :length].contiguous()  # the same layout the tokenizer returns
         first = texts[cut[0]]
         log.warning(
             "%d prompt%s longer than the encoder's context of %d tokens %s cut to fit, e.g. '%s'; "
