@@ -20,6 +20,8 @@ from unclip_core.catalog import catalog_path
 from unclip_core.errors import ConfigError
 from unclip_core.interfaces import ComponentConfig, Encoder, EncoderSpec, TextEncoding
 
+log = logging.getLogger("unclip.encoder")
+
 # Architectures shipped with unclip (configs/open_clip/*.json), next to open_clip's own.
 SHIPPED_MODEL_DIR = catalog_path().parent / "configs" / "open_clip"
 
@@ -74,7 +76,25 @@ class OpenCLIPEncoder(Encoder):
         )
 
     def tokenize(self, texts: Sequence[str]) -> Tensor:
-        return self._tokenizer(list(texts))
+        """Token ids, (len(texts), context_length); a text longer than the context is cut, with a note.
+
+        Tokenizing one position longer than the context shows which texts do not fit, so the
+        usual case (all fit) costs one pass.
+        """
+        texts = list(texts)
+        length = self.model.context_length
+        tokens = self._tokenizer(texts, context_length=length + 1)
+        cut = (tokens[:, length] != 0).nonzero().flatten().tolist()
+        if not cut:
+            return tokens[:, :length].contiguous()  # the same layout the tokenizer returns
+        first = texts[cut[0]]
+        log.warning(
+            "%d prompt%s longer than the encoder's context of %d tokens %s cut to fit, e.g. '%s'; "
+            "only the beginning of %s guides the image",
+            len(cut), "s" if len(cut) > 1 else "", length, "were" if len(cut) > 1 else "was",
+            first if len(first) <= 60 else first[:57] + "...", "them" if len(cut) > 1 else "it",
+        )
+        return self._tokenizer(texts)  # truncated the tokenizer's way (ending in its end token)
 
     def encode_text(self, tokens: Tensor) -> TextEncoding:
         pooled, per_token = self.model.text(tokens)

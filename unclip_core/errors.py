@@ -19,3 +19,7 @@ class WeightsError(UnclipError):
 
 class InputError(UnclipError):
     """A user input (image, mask, prompt) that cannot be used as given."""
+
+
+class NumericalError(UnclipError):
+    """Values that came out NaN or infinite (a sample, a weight): never written as a result."""

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import difflib
 import inspect
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +112,7 @@ def load_graph(
     try:
         raw = OmegaConf.load(file)
     except (OmegaConfBaseException, yaml.YAMLError) as exc:
-        raise ConfigError(f"{file} is not valid YAML: {exc}") from exc
+        raise ConfigError(f"{file} is not valid YAML: {_one_line(exc)}") from None
     return graph_from_dict(raw, overrides, registry, check_trainer=check_trainer)
 
 
@@ -141,17 +142,36 @@ def apply_overrides(cfg: Any, overrides: Sequence[str], registry: Registry) -> A
         try:
             value = yaml.safe_load(text) if text else None
         except yaml.YAMLError as exc:
-            raise ConfigError(f"override '{item}': value is not valid YAML ({exc})") from exc
+            raise ConfigError(f"override '{item}': value is not valid YAML ({_one_line(exc)}); quote it or fix it") from None
+        _check_list_indices(cfg, key, item)
         try:
             OmegaConf.update(cfg, key, value, merge=True, force_add=True)
         except OmegaConfBaseException as exc:
-            raise ConfigError(f"override '{item}' cannot be applied: {exc}") from exc
+            # OmegaConf appends full_key/object_type lines; the first line is the reason.
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(f"override '{item}' cannot be applied: {reason}") from None
         if key.endswith(".type"):
             retyped.append(key.rsplit(".", 1)[0])
     given = {item.partition("=")[0] for item in overrides}
     for path in retyped:
         _drop_foreign_keys(cfg, path, given, registry)
     return cfg
+
+
+def _check_list_indices(cfg: Any, key: str, item: str) -> None:
+    """A numeric key part into a list must name an existing entry (a list does not grow by override)."""
+    parts = key.split(".")
+    for depth, part in enumerate(parts[1:], start=1):
+        owner_key = ".".join(parts[:depth])
+        owner = OmegaConf.select(cfg, owner_key, default=None)
+        if not OmegaConf.is_list(owner):
+            continue
+        if not part.isdigit() or int(part) >= len(owner):
+            valid = f"0 to {len(owner) - 1}" if len(owner) else "none: the list is empty"
+            raise ConfigError(
+                f"override '{item}': {owner_key} has {len(owner)} entr{'y' if len(owner) == 1 else 'ies'}, "
+                f"so {owner_key}.{part} does not exist (indices: {valid}); set {owner_key}=[...] to change the list"
+            )
 
 
 def _drop_foreign_keys(cfg: Any, path: str, given: set[str], registry: Registry) -> None:
@@ -209,11 +229,17 @@ def validate_graph(data: Mapping[str, Any], registry: Registry, *, check_trainer
         data=_optional_node("data", "dataset", data, registry),
         trainer=validate_trainer(data.get("trainer") or {}) if check_trainer else dict(data.get("trainer") or {}),
         train=validate_model(TrainingConfig, data.get("train") or {}, "train"),
-        seed=int(data.get("seed", 0)),
+        seed=_seed(data.get("seed", 0)),
         run_dir=str(data.get("run_dir", "runs/default")),
     )
     check_sizes(graph)
     return graph
+
+
+def _seed(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**64:
+        raise ConfigError(f"seed: must be a whole number from 0 to 2^64-1, got {value!r}")
+    return value
 
 
 def _optional_node(key: str, kind: str, data: Mapping[str, Any], registry: Registry) -> Node | None:
@@ -242,9 +268,13 @@ def validate_node(path: str, kind: str, section: Any, registry: Registry) -> Nod
 
 
 def validate_model(model: type[BaseModel], values: Any, path: str) -> Any:
-    """Validate with pydantic; turn the first error into one line naming the full key path."""
+    """Validate with pydantic; turn the first error into one line naming the full key path.
+
+    Numbers must also be finite: `.nan` or `.inf` pass pydantic's bounds checks (or fail them with
+    a confusing message) and would otherwise reach sampling or training as silent NaNs.
+    """
     try:
-        return model.model_validate(values)
+        validated = model.model_validate(values)
     except ValidationError as exc:
         error = exc.errors()[0]
         loc = [str(part) for part in error["loc"]]
@@ -254,6 +284,25 @@ def validate_model(model: type[BaseModel], values: Any, path: str) -> Any:
             hint = _suggest(loc[-1], list(owner.model_fields) if owner else [])
             raise ConfigError(f"unknown key '{where}'{hint}") from None
         raise ConfigError(f"{where}: {error['msg']} (got {error.get('input')!r})") from None
+    for where, number in _numbers(validated, path):
+        if not math.isfinite(number):
+            raise ConfigError(f"{where}: must be a finite number, got {number!r}; give a number such as 1.0")
+    return validated
+
+
+def _numbers(value: Any, path: str) -> Iterator[tuple[str, float]]:
+    """(key path, value) of every float inside a validated config, nested models and lists included."""
+    if isinstance(value, float):
+        yield path, value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _numbers(getattr(value, name), f"{path}.{name}")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _numbers(item, f"{path}.{key}")
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from _numbers(item, f"{path}.{index}")
 
 
 def validate_trainer(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -313,6 +362,32 @@ def build(graph: Graph, registry: Registry | None = None) -> Components:
     return components
 
 
+def check_buildable(graph: Graph, registry: Registry | None = None) -> None:
+    """Run every check that building runs (dimension clashes with the encoder, steps beyond a
+    schedule, ...) without loading weight files and, past the encoder, without allocating weights.
+
+    The encoder is built for real (randomly initialized) because the other stages check against
+    its spec; the other stages are built on PyTorch's meta device, where tensors have shapes
+    but no storage.
+    """
+    import torch
+
+    if registry is None:
+        from .plugins import get_registry
+
+        registry = get_registry()
+    encoder_cls = registry.get("encoder", graph.encoder.type)
+    bare = replace(graph.encoder, config=encoder_cls.config_for_saved_weights(graph.encoder.config))
+    spec = build_node(bare, registry).spec
+    with torch.device("meta"):
+        for node in (graph.prior, graph.decoder):
+            if node is not None:
+                check_dimensions(node, spec, graph.encoder.type)
+                build_node(node, registry, spec=spec)
+        for node in graph.upsamplers:
+            build_node(node, registry)
+
+
 def build_node(node: Node, registry: Registry, **dependencies: Any) -> Any:
     """Instantiate one component: nested components first, then the component itself."""
     cls = registry.get(node.kind, node.type)
@@ -328,6 +403,11 @@ def _model_at(model: type[BaseModel], loc: list[str]) -> type[BaseModel] | None:
             return None
         current = current.model_fields[part].annotation
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _one_line(exc: Exception) -> str:
+    """Parser errors span lines (with a caret under the column); the CLI reports one line."""
+    return " ".join(str(exc).replace("^", " ").split())
 
 
 def _suggest(key: str, options: Any) -> str:

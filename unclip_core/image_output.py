@@ -2,12 +2,15 @@
 
 A file is written next to its destination under a temporary name and renamed into place, so
 an interrupted run never leaves a half-written image where a finished one is expected.
+`check_outputs` vets every destination of a command before any work starts, so a bad path
+never costs a sampling run and never leaves a first output behind when a second one fails.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from PIL import Image
@@ -61,6 +64,57 @@ def _write_atomically(path: Path, write) -> None:
         raise InputError(f"cannot write {path}: folder {path.parent} does not exist; create it first")
     with atomic_file(path) as temporary:
         write(temporary)
+
+
+def check_outputs(
+    outputs: Iterable[str | Path | None], *, inputs: Iterable[object] = (), force: bool = False
+) -> list[Path]:
+    """Every output path, checked before any work: None entries (an unused option) are skipped.
+
+    Each must name a known image format, sit in an existing writable folder, not be a folder
+    itself, and differ from the other outputs. One that is also among `inputs` (paths, or
+    anything else, such as PIL images, which are skipped) is refused unless `force`, since
+    writing it would replace the source.
+    """
+    paths = [Path(p) for p in outputs if p is not None]
+    sources = {_identity(Path(p)): Path(p) for p in _flatten(inputs) if isinstance(p, (str, Path))}
+    seen: dict[tuple, Path] = {}
+    for path in paths:
+        if path.is_dir():
+            raise InputError(f"cannot write {path}: it is a folder; give a file name such as {path / 'out.png'}")
+        image_format(path)
+        folder = path.parent
+        if not folder.is_dir():
+            raise InputError(f"cannot write {path}: folder {folder} does not exist; create it first")
+        if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            raise InputError(f"cannot write {path}: no permission to write there; choose another folder")
+        key = _identity(path)
+        if key in seen:
+            raise InputError(f"{seen[key]} and {path} are the same file; give each output its own name")
+        seen[key] = path
+        if key in sources and not force:
+            raise InputError(
+                f"the output {path} is also an input ({sources[key]}): writing it would replace the source; "
+                "choose another output name, or pass --force to replace it"
+            )
+    return paths
+
+
+def _identity(path: Path) -> tuple:
+    """Two names of one file compare equal: same device and inode when it exists, else the resolved path."""
+    try:
+        stat = path.stat()
+        return ("inode", stat.st_dev, stat.st_ino)
+    except OSError:
+        return ("path", str(path.resolve()))
+
+
+def _flatten(items: Iterable[object]) -> Iterable[object]:
+    for item in items:
+        if isinstance(item, (list, tuple)):
+            yield from _flatten(item)
+        elif item is not None:
+            yield item
 
 
 def numbered(path: str | Path, index: int) -> Path:

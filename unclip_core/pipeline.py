@@ -12,14 +12,22 @@ from omegaconf import OmegaConf
 from PIL.Image import Image
 
 from .catalog import load_catalog
+from .budget import check_budget, chunk_images, max_pixels
 from .errors import ConfigError, InputError, WeightsError
+from .finite import require_finite_output
 from .graph import Components, Graph, build, graph_from_dict
 from .images import to_pil
 from .interfaces import TextEncoding
+from .limits import COUNT, GUIDANCE, SEED
 from .pipeline_editing import EditingMethods
 from .plugins import get_registry
 from .stage_options import PipelineCallback, SamplerChoice, sampler_for_call, stage_callback
 from .weights import GRAPH_FILE, load_module, save_folder, verify_folder
+
+NON_FINITE_HINT = (
+    "Lower the guidance scale or the number of steps, try another sampler, or check that the "
+    "pipeline's weights were trained without diverging"
+)
 
 
 class Pipeline(EditingMethods):
@@ -29,12 +37,23 @@ class Pipeline(EditingMethods):
     """
 
     def __init__(self, graph: Graph, components: Components) -> None:
+        if not isinstance(graph, Graph) or not isinstance(components, Components):
+            raise InputError(
+                f"Pipeline(graph, components) takes a validated Graph and its built Components, got "
+                f"{type(graph).__name__} and {type(components).__name__}; load a saved pipeline with "
+                "Pipeline.from_pretrained(NAME_OR_FOLDER) or build one with Pipeline.from_graph(load_graph(FILE))"
+            )
         self.graph = graph
         self.components = components
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
     def from_graph(cls, graph: Graph) -> Pipeline:
+        if not isinstance(graph, Graph):
+            raise InputError(
+                f"Pipeline.from_graph takes a Graph, got {type(graph).__name__}; "
+                "make one with unclip_core.graph.load_graph(FILE) or graph_from_dict(DICT)"
+            )
         return cls(graph, build(graph))
 
     @classmethod
@@ -83,6 +102,16 @@ class Pipeline(EditingMethods):
         return self
 
     @property
+    def output_size(self) -> int:
+        """Side in pixels of the images generate returns: the last upsampler's, else the decoder's."""
+        c = self.components
+        if c.upsamplers:
+            return c.upsamplers[-1].to_size
+        if c.decoder is None:
+            raise ConfigError("this pipeline has no decoder, so it makes no images")
+        return c.decoder.image_size
+
+    @property
     def device(self) -> torch.device:
         return next(self.components.encoder.parameters()).device
 
@@ -112,10 +141,12 @@ class Pipeline(EditingMethods):
         upsampler_sampler: SamplerChoice = None,
         callback: PipelineCallback | None = None,
         progress: bool = False,
+        budget: int | None = None,
     ) -> torch.Tensor:
         """Images in [-1, 1], `num_images` per prompt (prompt-major): prior, decoder, upsamplers.
 
-        Every stage samples all prompts x num_images in one batch. Options hold for this call
+        Every stage samples prompts x num_images in batches (one, unless the request is larger
+        than a chunk: see below). Options hold for this call
         only and change nothing on the pipeline, so threads may share it:
         `*_sampler` picks a stage's sampler (a Sampler, a graph section such as
         {"type": NAME, "steps": 20}, or a type name; a section without steps keeps the
@@ -123,12 +154,20 @@ class Pipeline(EditingMethods):
         `*_steps` its number of steps, `*_guidance` its guidance scale (upsampler options apply to
         every upsampler). `callback(stage, i, x_t, x0)` sees every network evaluation;
         `progress` shows a bar per stage.
+
+        Every number is range-checked first, and a request of more output pixels than `budget`
+        (default: UNCLIP_MAX_PIXELS, see unclip_core/budget.py) is refused before sampling; what
+        passes is sampled in chunks of UNCLIP_CHUNK_PIXELS output pixels, which bound the memory
+        the networks use. A stage whose
+        output holds NaN or infinity raises NumericalError naming the stage.
         """
         c = self.components
         if c.prior is None or c.decoder is None:
             raise ConfigError("this pipeline has no prior or no decoder; generation needs both")
-        if isinstance(num_images, bool) or not isinstance(num_images, int) or num_images < 1:
-            raise InputError(f"num_images must be a whole number of at least 1, got {num_images!r}")
+        prompts = checked_prompts(prompts)
+        COUNT.check("num_images", num_images)
+        GUIDANCE.check("prior_guidance", prior_guidance)
+        GUIDANCE.check("decoder_guidance", decoder_guidance)
         stages = [
             ("prior", c.prior, sampler_for_call("prior", c.prior.sampler, prior_sampler, prior_steps)),
             ("decoder", c.decoder, sampler_for_call("decoder", c.decoder.sampler, decoder_sampler, decoder_steps)),
@@ -137,19 +176,28 @@ class Pipeline(EditingMethods):
                 for i, u in enumerate(c.upsamplers)
             ),
         ]
+        side = self.output_size
+        check_budget(len(prompts), num_images, side, max_pixels(budget))
 
         def run(index: int, *args, **kwargs) -> torch.Tensor:
             label, component, sampler = stages[index]
             with stage_callback(label, sampler or component.sampler, progress, callback) as report:
-                return component.sample(*args, generator=generator, sampler=sampler, callback=report, **kwargs)
+                out = component.sample(*args, generator=generator, sampler=sampler, callback=report, **kwargs)
+            # One check per stage output (never per step): NaN would otherwise be saved as black pixels.
+            return require_finite_output(out, label, NON_FINITE_HINT)
 
+        requests = [p for p in prompts for _ in range(num_images)]
+        step = chunk_images(side)
+        chunks = []
         with self._autocast():
-            text = self.encode_text([p for p in prompts for _ in range(num_images)])
-            z_i = run(0, text, guidance_scale=prior_guidance)
-            images = run(1, z_i, text, guidance_scale=decoder_guidance)
-            for index in range(2, len(stages)):
-                images = run(index, images)
-        return images.float()
+            for first in range(0, len(requests), step):
+                text = self.encode_text(requests[first:first + step])
+                z_i = run(0, text, guidance_scale=prior_guidance)
+                images = run(1, z_i, text, guidance_scale=decoder_guidance)
+                for index in range(2, len(stages)):
+                    images = run(index, images)
+                chunks.append(images.float())
+        return chunks[0] if len(chunks) == 1 else torch.cat(chunks)
 
     def __call__(
         self,
@@ -167,9 +215,8 @@ class Pipeline(EditingMethods):
         """
         if seed is not None and generator is not None:
             raise InputError("give either seed= or generator=, not both")
-        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
-        if not prompts:
-            raise InputError("no prompt given")
+        prompts = checked_prompts(prompt)
+        SEED.check("seed", seed)
         if seed is not None:
             generator = torch.Generator(self.device).manual_seed(seed)
         images = self.generate(prompts, num_images=num_images, generator=generator, progress=progress, **options)
@@ -182,8 +229,24 @@ class Pipeline(EditingMethods):
         return contextlib.nullcontext()
 
 
+def checked_prompts(prompts: str | Sequence[str]) -> list[str]:
+    """A list of prompt strings: one string is one prompt (not a sequence of one-letter prompts)."""
+    if isinstance(prompts, str):
+        return [prompts]
+    if not isinstance(prompts, Sequence) or not prompts:
+        raise InputError(f"give a prompt or a non-empty list of prompts, got {prompts!r}")
+    for prompt in prompts:
+        if not isinstance(prompt, str):
+            raise InputError(f"every prompt must be a string, got {type(prompt).__name__} {prompt!r}")
+    return list(prompts)
+
+
 def resolve_model(name_or_folder: str | Path | None) -> tuple[Path, dict[str, str]]:
     """A folder path, else a name from registry.yaml or a plugin; None means the default model."""
+    if name_or_folder is not None and not isinstance(name_or_folder, (str, Path)):
+        raise InputError(
+            f"a model is a registered name or a pipeline folder (a string or a Path), got {type(name_or_folder).__name__}"
+        )
     catalog = load_catalog()
     name = name_or_folder if name_or_folder is not None else catalog.default_model
     if name is None:

@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 
 from .errors import InputError
 from .interfaces import Sampler, StepCallback
+from .limits import STEPS
 
 # A sampler for one call: a built Sampler, a graph section ({type: ..., steps: ...}) or a type name.
 SamplerChoice = Union[Sampler, Mapping[str, Any], str, None]
@@ -32,8 +33,7 @@ def sampler_for_call(stage: str, configured: Sampler | None, choice: SamplerChoi
         return None
     if configured is None:
         raise InputError(f"the {stage} of this pipeline does not sample by diffusion, so its sampler and steps cannot be set")
-    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
-        raise InputError(f"{stage} steps must be a whole number of at least 1, got {steps!r}")
+    STEPS.check(f"{stage} steps", steps)
     sampler = configured if choice is None else _build(stage, choice, configured.steps)
     if steps is not None and steps != sampler.steps:
         sampler = type(sampler)(type(sampler).Config.model_validate({**sampler.config.model_dump(), "steps": steps}))

@@ -16,8 +16,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from .errors import WeightsError
 from .atomic import atomic_folder
+from .errors import WeightsError
+from .finite import require_finite_tensors
 
 GRAPH_FILE = "pipeline.yaml"
 CHECKSUM_FILE = "checksums.json"
@@ -47,6 +48,11 @@ def save_folder(
         (staging / GRAPH_FILE).write_text(graph_yaml)
         for stem, module in modules.items():
             tensors = state_tensors(module, dtype)
+            # Raising here discards the staging folder: broken weights never replace a saved pipeline.
+            require_finite_tensors(
+                tensors, f"the {stem} was not saved",
+                "its training diverged (lower the learning rate) or its values overflow the chosen dtype",
+            )
             save_file(tensors, staging / f"{stem}.safetensors", metadata={"format": FORMAT, "component": stem})
         sums = {p.name: sha256_of(p) for p in sorted(staging.iterdir())}
         (staging / CHECKSUM_FILE).write_text(json.dumps(sums, indent=2) + "\n")
@@ -115,6 +121,7 @@ def load_module(module: nn.Module, path: str | Path) -> None:
                 f"{path}: tensor '{key}' has shape {tuple(value.shape)} in the file but "
                 f"{tuple(expected[key].shape)} in the model; build the component with the config it was saved with"
             )
+    require_finite_tensors(tensors, str(path), "the weights are broken: train the component again")
     module.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
 
 

@@ -9,9 +9,10 @@ import torch
 from torch import Generator, Tensor
 
 from unclip_core.errors import ConfigError
+from unclip_core.finite import require_finite_output
 from unclip_core.graph import build_node, validate_node
 from unclip_core.interfaces import Decoder, Sampler, TextEncoding
-from unclip_core.pipeline import Pipeline
+from unclip_core.pipeline import NON_FINITE_HINT, Pipeline
 from unclip_core.plugins import get_registry
 
 from unclip_core.images import resize
@@ -95,8 +96,9 @@ def decode(
         z_i, text, generator=generator, guidance_scale=guidance_scale, noise=noise, sampler=sampler,
         mask=mask, known=known,
     )
-    for upsampler in pipeline.components.upsamplers:
-        images = upsampler.sample(images, generator=generator)
+    images = require_finite_output(images, "decoder", NON_FINITE_HINT)
+    for index, upsampler in enumerate(pipeline.components.upsamplers):
+        images = require_finite_output(upsampler.sample(images, generator=generator), f"upsampler {index}", NON_FINITE_HINT)
     return images
 
 

@@ -7,6 +7,7 @@ binarized at half intensity.
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from pathlib import Path
 from typing import Union
@@ -17,6 +18,7 @@ import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 
+from unclip_core.budget import max_pixels
 from unclip_core.errors import InputError
 from unclip_core.images import from_pil, resize
 
@@ -99,6 +101,13 @@ def open_mask(source: ImageSource, size: tuple[int, int]) -> Tensor:
         log.info("resized the mask from %dx%d to the image's %dx%d", mw, mh, w, h)
         mask = mask.resize(size, Image.Resampling.BILINEAR)
     pixels = np.asarray(mask, dtype=np.float32) / 255.0
+    low, high = float(pixels.min()), float(pixels.max())
+    if low == high and 0.0 < low < 1.0:
+        # Binarizing would turn it all black or all white, and either message would misdescribe it.
+        raise InputError(
+            f"{where} is one uniform grey (level {round(low * 255)} of 255) with no region marked; "
+            "paint the region to regenerate white and the rest black"
+        )
     return torch.from_numpy(pixels >= MASK_THRESHOLD).float()[None, None]
 
 
@@ -112,6 +121,21 @@ def check_inpainting_mask(mask: Tensor, where: str = "the mask") -> None:
         raise InputError(
             f"{where} is all white: nothing of the image is kept; paint the region to keep black, "
             "or generate a new image from the prompt instead"
+        )
+
+
+def check_canvas(width: int, height: int, side: int, count: int = 1) -> None:
+    """Refuse `count` square canvases (outpainting's) of more pixels than the sampling budget,
+    before any is allocated: results are pasted at the canvas's full size."""
+    limit = max_pixels()
+    if count * side * side > limit:
+        fits = math.isqrt(limit // count)
+        many = f"{count} padded canvases of this {width}x{height} image are {side}x{side} each"
+        one = f"the padded canvas of this {width}x{height} image is {side}x{side}"
+        raise InputError(
+            f"{many if count > 1 else one}: {count * side * side:,} pixels, over the sampling budget of "
+            f"{limit:,} pixels (at most {fits}x{fits}{' each' if count > 1 else ''}); use smaller pads"
+            f"{' or fewer results' if count > 1 else ''}, or raise the budget with UNCLIP_MAX_PIXELS"
         )
 
 

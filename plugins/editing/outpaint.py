@@ -21,7 +21,7 @@ from unclip_core.pipeline import Pipeline
 
 from .decoding import generator_for
 from .fill import FillConfig, fill
-from .inputs import ImageSource, image_tensor, open_image
+from .inputs import ImageSource, check_canvas, image_tensor, open_image
 
 Pad = int | None
 
@@ -72,6 +72,7 @@ class Outpaint(EditingOperation):
         width, height = picture.size
         left, right, top, bottom = sides = inputs.sides()
         side, (cx, cy), (ix, iy) = square_layout(width, height, sides)
+        check_canvas(width, height, side, inputs.n)
         original = image_tensor(picture)
         square = torch.zeros(1, 3, side, side)  # mid-gray where nothing is known yet
         square[..., iy:iy + height, ix:ix + width] = original

@@ -1,4 +1,8 @@
-"""`unclip config show --config FILE [key=value ...]`: the resolved, validated graph."""
+"""`unclip config show --config FILE [key=value ...]`: the resolved, validated graph.
+
+It runs the same checks as building the graph does (on the meta device: no memory, no weight
+files), so a graph it prints is one that `train` and `generate` accept.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,8 @@ def add_graph_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_show(args: argparse.Namespace) -> None:
-    from ..graph import load_graph
+    from ..graph import check_buildable, load_graph
 
-    print(load_graph(args.config, args.overrides).to_yaml(), end="")
+    graph = load_graph(args.config, args.overrides)
+    check_buildable(graph)  # the checks generate and train run when they build, e.g. dimension clashes
+    print(graph.to_yaml(), end="")

@@ -54,6 +54,25 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def checked_device(name: str | None) -> str:
+    """--device as given (or the default), refused before any work when it names no usable device."""
+    import torch
+
+    from ..errors import InputError
+
+    if name is None:
+        return default_device()
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise InputError(f"--device {name!r} is not a device; use cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"--device {name} asks for CUDA, but no CUDA device is available here; use --device cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise InputError(f"--device {name}: there are only {torch.cuda.device_count()} CUDA devices (cuda:0 to cuda:{torch.cuda.device_count() - 1})")
+    return name
+
+
 def run_export(args: argparse.Namespace) -> None:
     from pathlib import Path
 
@@ -62,16 +81,18 @@ def run_export(args: argparse.Namespace) -> None:
     from ..graph import build_node
     from ..plugins import get_registry
     from ..shards import write_shards
+    from .embed import check_output_folder
 
     if args.shard_size < 1:
         raise InputError(f"--shard-size must be at least 1, got {args.shard_size}")
+    check_output_folder(args.out)
     data, graph = data_section(args.config, args.data, args.overrides)
     source = build_node(data, get_registry())
     embed = None
     if args.embeddings:
         if graph is None:
             raise InputError("--embeddings needs --config FILE: the graph whose encoder (trained in its run_dir) embeds the data")
-        encoder = trained_encoder(graph, args.device or default_device())
+        encoder = trained_encoder(graph, checked_device(args.device))
 
         def embed(images, captions):
             device = next(encoder.parameters()).device

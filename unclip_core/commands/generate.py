@@ -2,6 +2,9 @@
 
 One grid image (a row per prompt, or a square of one prompt's images), or with --separate one
 file per image (apple_0.png, apple_1.png, ...). Files are written atomically.
+
+Every number and every output path is checked before the model loads, and the sampling budget
+before sampling starts, so a bad request fails in seconds with one line and writes nothing.
 """
 
 from __future__ import annotations
@@ -31,21 +34,48 @@ def add_parser(sub) -> None:
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
         help="override the model's graph at load, e.g. --set decoder.sampler.steps=25 (repeatable)",
     )
+    parser.add_argument(
+        "--max-pixels", type=int, default=None, metavar="N",
+        help="refuse requests of more output pixels than N (default: UNCLIP_MAX_PIXELS or 2^26)",
+    )
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda when available)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> None:
-    import torch
-
+def check_arguments(args: argparse.Namespace) -> list:
+    """Check every number and output path of the command before anything loads; return the output paths."""
+    from ..budget import max_pixels
     from ..errors import InputError
+    from ..image_output import check_outputs, numbered
+    from ..limits import COUNT, GUIDANCE, SEED, STEPS
+
+    COUNT.check("-n/--num-images", args.num_images)
+    SEED.check("--seed", args.seed)
+    for stage in ("prior", "decoder"):
+        GUIDANCE.check(f"--{stage}-guidance", getattr(args, f"{stage}_guidance"))
+    for stage in ("prior", "decoder", "upsampler"):
+        STEPS.check(f"--{stage}-steps", getattr(args, f"{stage}_steps"))
+    if args.max_pixels is not None and args.max_pixels < 1:
+        raise InputError(f"--max-pixels must be a whole number of at least 1, got {args.max_pixels}")
+    max_pixels(args.max_pixels)  # an unusable UNCLIP_MAX_PIXELS fails here, before the model loads
+    if not args.separate:
+        return check_outputs([args.output])
+    # The numbered names share one folder and suffix, so the first and the last stand for all.
+    count = len(args.prompts) * args.num_images
+    return check_outputs(numbered(args.output, i) for i in sorted({0, count - 1}))
+
+
+def run(args: argparse.Namespace) -> None:
+    import logging
+
     from ..image_output import grid, numbered, save_image, square_columns
     from ..pipeline import Pipeline
+    from .data import checked_device
 
-    if args.num_images < 1:
-        raise InputError(f"-n/--num-images must be at least 1, got {args.num_images}")
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    check_arguments(args)
+    device = checked_device(args.device)
+    _show_notes(logging.getLogger("unclip"))
     pipe = Pipeline.from_pretrained(args.model, overrides=args.overrides).to(device)
     images = pipe(
         args.prompts,
@@ -60,6 +90,7 @@ def run(args: argparse.Namespace) -> None:
         prior_sampler=args.prior_sampler,
         decoder_sampler=args.decoder_sampler,
         upsampler_sampler=args.upsampler_sampler,
+        budget=args.max_pixels,
     )
     if args.separate:
         paths = [save_image(image, numbered(args.output, i)) for i, image in enumerate(images)]
@@ -68,3 +99,26 @@ def run(args: argparse.Namespace) -> None:
     # One prompt: as square a sheet as possible; several: a row per prompt.
     columns = square_columns(len(images)) if len(args.prompts) == 1 else args.num_images
     print(f"wrote {save_image(grid(images, columns), args.output)}")
+
+
+def _show_notes(log) -> None:
+    """Notes from the library (e.g. a prompt cut to the encoder's context) as `note: ...` on stderr."""
+    import logging
+    import sys
+
+    class CurrentStderr(logging.StreamHandler):
+        """Writes to whatever sys.stderr is at the time of the note (it may be replaced meanwhile)."""
+
+        @property
+        def stream(self):
+            return sys.stderr
+
+        @stream.setter
+        def stream(self, _value) -> None:
+            pass
+
+    if not any(isinstance(h, logging.StreamHandler) for h in log.handlers):
+        handler = CurrentStderr()
+        handler.setFormatter(logging.Formatter("note: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
