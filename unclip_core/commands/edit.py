@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
+from ..image_output import check_outputs
 from ..interfaces import EditingOperation
 from .field_options import add_field_arguments, given_options
 
@@ -36,6 +38,7 @@ def add_command(sub, cls: type[EditingOperation], plugin: str) -> argparse.Argum
     if cls.layout == "frames":
         parser.add_argument("--gif", help="also write the frames as an animated GIF here")
     parser.add_argument("--device", help="default: cuda when available")
+    parser.add_argument("--force", action="store_true", help="write even when an output is also an input")
     parser.set_defaults(run=run, operation=cls)
     return parser
 
@@ -48,6 +51,7 @@ def run(args: argparse.Namespace) -> None:
     if "seed" in cls.option_fields():
         options["seed"] = args.seed
     edit = prepare_edit(cls, options)  # bad options fail before the model loads
+    check_outputs([args.out, getattr(args, "gif", None)], inputs=input_files(options), force=args.force)
     images = edit.apply(_pipeline(args))
     _write(images, args.out, cls.layout)
     if getattr(args, "gif", None):
@@ -55,6 +59,18 @@ def run(args: argparse.Namespace) -> None:
 
         save_gif(images, args.gif)
         print(f"wrote an animated GIF to {args.gif}")
+
+
+def input_files(options: dict) -> list[Path]:
+    """Every option value that names an existing file (images, masks), however nested."""
+    found, pending = [], list(options.values())
+    while pending:
+        value = pending.pop()
+        if isinstance(value, (list, tuple)):
+            pending.extend(value)
+        elif isinstance(value, (str, Path)) and Path(value).is_file():
+            found.append(Path(value))
+    return found
 
 
 def _pipeline(args: argparse.Namespace):
@@ -67,7 +83,7 @@ def _pipeline(args: argparse.Namespace):
 
 def _show_notes() -> None:
     """Print the operations' notes (e.g. that an input was resized) on stderr."""
-    log = logging.getLogger("unclip.editing")
+    log = logging.getLogger("unclip")
     if not log.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("note: %(message)s"))
