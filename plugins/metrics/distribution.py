@@ -12,8 +12,6 @@ from typing import ClassVar
 
 import torch
 from pydantic import Field
-from torchmetrics.image.fid import FrechetInceptionDistance
-from torchmetrics.image.kid import KernelInceptionDistance
 
 from unclip_core.errors import InputError
 from unclip_core.interfaces import ComponentConfig, Metric, Samples
@@ -67,6 +65,8 @@ class FID(_DistributionMetric):
         extra = {}
         if unit_range:
             extra = {"normalize": True, "feature_extractor_weights_path": checked_inception_weights(self.config.inception_weights)}
+        from torchmetrics.image.fid import FrechetInceptionDistance  # here: loading every plugin stays quick
+
         metric = self.filled(FrechetInceptionDistance(feature=feature, **extra), samples, unit_range)
         # Fewer images than feature dimensions leave both covariances singular; the trace
         # formula still holds, but tiny negative eigenvalues from rounding must not count.
@@ -89,6 +89,8 @@ class KID(_DistributionMetric):
         size = min(self.config.subset_size, len(samples.images))
         with warnings.catch_warnings():  # its note that features are kept in memory: ours are a few hundred
             warnings.simplefilter("ignore", UserWarning)
+            from torchmetrics.image.kid import KernelInceptionDistance
+
             metric = KernelInceptionDistance(feature=feature, subsets=self.config.subsets, subset_size=size, **extra)
         self.filled(metric, samples, unit_range)
         # torchmetrics draws its subsets from the global generator: fix it, and leave it as it was.
