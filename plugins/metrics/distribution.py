@@ -34,22 +34,22 @@ class _DistributionMetric(Metric):
     needs_references: ClassVar[bool] = True
     higher_is_better: ClassVar[bool] = False
 
-    def features(self, samples: Samples) -> tuple[object, bool]:
-        """torchmetrics' `feature` argument and whether images go in as [0, 1] (Inception) or [-1, 1] (CLIP)."""
+    def prepare(self, samples: Samples) -> tuple[dict[str, object], bool]:
+        """Check the samples; return torchmetrics' feature arguments and whether images go in as
+        [0, 1] (Inception) or stay in [-1, 1] (the model's CLIP)."""
+        self.check(samples)
+        if len(samples.images) < 2:
+            raise InputError(f"metric '{self.name}' needs at least 2 images per seed, got {len(samples.images)}; add prompts")
         weights = self.config.inception_weights
         if weights is None:
-            return ClipImageFeatures(samples.encoder), False
-        return 2048, True
+            return {"feature": ClipImageFeatures(samples.encoder)}, False
+        return {"feature": 2048, "normalize": True, "feature_extractor_weights_path": checked_inception_weights(weights)}, True
 
     def filled(self, metric, samples: Samples, unit_range: bool):
         convert = to_unit_range if unit_range else (lambda images: images)
         metric.update(convert(samples.references), real=True)
         metric.update(convert(samples.images), real=False)
         return metric
-
-    def check_count(self, samples: Samples, least: int) -> None:
-        if len(samples.images) < least:
-            raise InputError(f"metric '{self.name}' needs at least {least} images per seed, got {len(samples.images)}; add prompts")
 
 
 class FID(_DistributionMetric):
@@ -59,15 +59,10 @@ class FID(_DistributionMetric):
     Config: ClassVar[type[DistributionConfig]] = DistributionConfig
 
     def measure(self, samples: Samples) -> dict[str, float]:
-        self.check(samples)
-        self.check_count(samples, 2)
-        feature, unit_range = self.features(samples)
-        extra = {}
-        if unit_range:
-            extra = {"normalize": True, "feature_extractor_weights_path": checked_inception_weights(self.config.inception_weights)}
+        options, unit_range = self.prepare(samples)
         from torchmetrics.image.fid import FrechetInceptionDistance  # here: loading every plugin stays quick
 
-        metric = self.filled(FrechetInceptionDistance(feature=feature, **extra), samples, unit_range)
+        metric = self.filled(FrechetInceptionDistance(**options), samples, unit_range)
         # Fewer images than feature dimensions leave both covariances singular; the trace
         # formula still holds, but tiny negative eigenvalues from rounding must not count.
         return {"fid": max(float(metric.compute()), 0.0)}
@@ -80,18 +75,13 @@ class KID(_DistributionMetric):
     Config: ClassVar[type[KIDConfig]] = KIDConfig
 
     def measure(self, samples: Samples) -> dict[str, float]:
-        self.check(samples)
-        self.check_count(samples, 2)
-        feature, unit_range = self.features(samples)
-        extra = {}
-        if unit_range:
-            extra = {"normalize": True, "feature_extractor_weights_path": checked_inception_weights(self.config.inception_weights)}
+        options, unit_range = self.prepare(samples)
         size = min(self.config.subset_size, len(samples.images))
         with warnings.catch_warnings():  # its note that features are kept in memory: ours are a few hundred
             warnings.simplefilter("ignore", UserWarning)
             from torchmetrics.image.kid import KernelInceptionDistance
 
-            metric = KernelInceptionDistance(feature=feature, subsets=self.config.subsets, subset_size=size, **extra)
+            metric = KernelInceptionDistance(subsets=self.config.subsets, subset_size=size, **options)
         self.filled(metric, samples, unit_range)
         # torchmetrics draws its subsets from the global generator: fix it, and leave it as it was.
         with torch.random.fork_rng(devices=[]):
