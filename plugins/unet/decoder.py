@@ -14,10 +14,11 @@ import torch
 from pydantic import Field
 from torch import Generator, Tensor, nn
 
+from unclip_core.diffusion import check_inpainting
 from unclip_core.interfaces import Decoder, Denoiser, EncoderSpec, Sampler, StepCallback, TextEncoding
 
 from .blocks import TimestepMLP
-from .diffusion import UNetConfig, check_inpainting, invert_with, make_diffusion, start_noise
+from .diffusion import UNetConfig, invert_with, make_diffusion, start_noise
 from .unet import UNet
 
 
@@ -126,7 +127,7 @@ class UNetDecoder(Decoder):
         callback: StepCallback | None = None,
     ) -> Tensor:
         shape = (image_embedding.shape[0], 3, self.image_size, self.image_size)
-        check_inpainting(shape, mask, known)
+        check_inpainting(mask, known, shape)
         x = start_noise(shape, self.null_image, noise, generator)
         denoise = self.denoiser(image_embedding, text, guidance_scale)
         return (sampler or self.sampler).sample(

@@ -46,14 +46,6 @@ def start_noise(shape: tuple[int, ...], like: Tensor, noise: Tensor | None, gene
     return noise.to(like.device, like.dtype)
 
 
-def check_inpainting(shape: tuple[int, ...], mask: Tensor | None, known: Tensor | None) -> None:
-    if (mask is None) != (known is None):
-        raise InputError("inpainting needs both `mask` (1 = generate, 0 = keep) and `known` (the image to keep)")
-    for name, value in (("mask", mask), ("known", known)):
-        if value is not None and value.shape[-2:] != shape[-2:]:
-            raise InputError(f"{name} is {tuple(value.shape[-2:])} pixels but this model samples {tuple(shape[-2:])}")
-
-
 def invert_with(
     sampler: Sampler, denoise: Denoiser, x0: Tensor, schedule: NoiseSchedule, callback: StepCallback | None
 ) -> Tensor:

@@ -14,13 +14,14 @@ import torch
 from pydantic import Field, model_validator
 from torch import Generator, Tensor
 
+from unclip_core.diffusion import check_inpainting
 from unclip_core.errors import InputError
 from unclip_core.images import resize
 from unclip_core.interfaces import Denoiser, Sampler, StepCallback, Upsampler
 
 from .blocks import TimestepMLP
 from .degradations import BSRConfig, Degradation, degrade
-from .diffusion import UNetConfig, check_inpainting, invert_with, make_diffusion, noised, start_noise
+from .diffusion import UNetConfig, invert_with, make_diffusion, noised, start_noise
 from .unet import UNet
 
 
@@ -143,7 +144,7 @@ class UNetUpsampler(Upsampler):
         callback: StepCallback | None = None,
     ) -> Tensor:
         shape = (low_res.shape[0], 3, self.to_size, self.to_size)
-        check_inpainting(shape, mask, known)
+        check_inpainting(mask, known, shape)
         denoise = self.denoiser(low_res, generator)
         x = start_noise(shape, low_res, noise, generator)
         return (sampler or self.sampler).sample(

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from torch import Generator, Tensor
 
+from ..errors import InputError
 from .noise import randn_like
 from .schedule import NoiseSchedule
 
 
-def check_inpainting(mask: Tensor | None, known: Tensor | None) -> None:
+def check_inpainting(mask: Tensor | None, known: Tensor | None, shape: tuple[int, ...] | None = None) -> None:
+    """Both or neither of `mask` and `known`; when `shape` (what the model samples) is given,
+    each must cover the same pixels."""
     if (mask is None) != (known is None):
-        raise ValueError("inpainting needs both `mask` and `known`")
+        raise InputError("inpainting needs both `mask` (1 = generate, 0 = keep) and `known` (the image to keep)")
+    for name, value in (("mask", mask), ("known", known)):
+        if shape is not None and value is not None and value.shape[-2:] != shape[-2:]:
+            raise InputError(f"{name} is {tuple(value.shape[-2:])} pixels but this model samples {tuple(shape[-2:])}")
 
 
 def keep_known(
