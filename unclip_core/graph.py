@@ -388,6 +388,15 @@ def check_buildable(graph: Graph, registry: Registry | None = None) -> None:
             build_node(node, registry)
 
 
+def build_section(path: str, kind: str, section: Any, registry: Registry | None = None, **dependencies: Any) -> Any:
+    """Validate one YAML-like section outside a graph (errors name `path`) and build it."""
+    if registry is None:
+        from .plugins import get_registry
+
+        registry = get_registry()
+    return build_node(validate_node(path, kind, section, registry), registry, **dependencies)
+
+
 def build_node(node: Node, registry: Registry, **dependencies: Any) -> Any:
     """Instantiate one component: nested components first, then the component itself."""
     cls = registry.get(node.kind, node.type)

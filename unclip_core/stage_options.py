@@ -45,11 +45,9 @@ def _build(stage: str, choice: SamplerChoice, default_steps: int) -> Sampler:
         return choice
     section = {"type": choice} if isinstance(choice, str) else dict(choice)  # type: ignore[arg-type]
     section.setdefault("steps", default_steps)
-    from .graph import build_node, validate_node
-    from .plugins import get_registry
+    from .graph import build_section
 
-    registry = get_registry()
-    return build_node(validate_node(f"{stage}.sampler", "sampler", section, registry), registry)
+    return build_section(f"{stage}.sampler", "sampler", section)
 
 
 @contextmanager

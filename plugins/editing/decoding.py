@@ -10,10 +10,9 @@ from torch import Generator, Tensor
 
 from unclip_core.errors import ConfigError
 from unclip_core.finite import require_finite_output
-from unclip_core.graph import build_node, validate_node
+from unclip_core.graph import build_section
 from unclip_core.interfaces import Decoder, Sampler, TextEncoding
 from unclip_core.pipeline import NON_FINITE_HINT, Pipeline
-from unclip_core.plugins import get_registry
 
 from unclip_core.images import resize
 
@@ -40,8 +39,7 @@ def decoder_steps(pipeline: Pipeline) -> int:
 
 def build_sampler(section: dict) -> Sampler:
     """A sampler built through the registry, as a graph's `sampler:` section would be."""
-    registry = get_registry()
-    return build_node(validate_node("sampler", "sampler", section, registry), registry)
+    return build_section("sampler", "sampler", section)
 
 
 def ddim(pipeline: Pipeline, eta: float) -> Sampler:

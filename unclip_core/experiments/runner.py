@@ -22,7 +22,7 @@ from omegaconf import OmegaConf
 from tqdm.auto import tqdm
 
 from ..errors import ConfigError
-from ..graph import Graph, build_node, graph_from_dict, load_graph, validate_node
+from ..graph import Graph, build_section, graph_from_dict, load_graph
 from ..image_output import grid, save_image, square_columns
 from ..images import to_pil
 from ..interfaces import Metric, Samples
@@ -192,7 +192,7 @@ def build_metrics(experiment: Experiment, registry: Registry) -> list[Metric]:
     metrics = []
     for i, entry in enumerate(experiment.metrics):
         section = {"type": entry} if isinstance(entry, str) else dict(entry)
-        metrics.append(build_node(validate_node(f"metrics.{i}", "metric", section, registry), registry))
+        metrics.append(build_section(f"metrics.{i}", "metric", section, registry))
     return metrics
 
 

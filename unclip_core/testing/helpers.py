@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from ..diffusion import NoiseSchedule
-from ..graph import build_node, validate_node
+from ..graph import build_section
 from ..interfaces import EncoderSpec, TextEncoding
 from ..plugins import build_registry, get_registry, plugin_manager, set_registry
 from ..registry import Registry
@@ -28,8 +28,7 @@ def gaussian_denoiser(schedule: NoiseSchedule, mean: float, std: float):
 
 def build_component(kind: str, section: dict[str, Any], **dependencies: Any) -> Any:
     """Validate a YAML-like section and build it through the registry, as a graph would."""
-    registry = get_registry()
-    return build_node(validate_node(kind, kind, section, registry), registry, **dependencies)
+    return build_section(kind, kind, section, **dependencies)
 
 
 @contextmanager
