@@ -3,6 +3,7 @@
     python benchmarks/train_throughput.py                          # configs/emoji.yaml, this machine
     python benchmarks/train_throughput.py --device cuda --compile  # a GPU run (bf16 autocast)
     python benchmarks/train_throughput.py --device cuda --scale 1 2 4 --stages decoder
+    python benchmarks/train_throughput.py --set decoder.channels=64   # another size of the graph
 
 Each (stage, path) trains with the stage's real Lightning Trainer (EMA, checkpoint callback,
 logging) for --warmup + --steps steps; only the last --steps are timed, and each row keeps the
@@ -106,6 +107,7 @@ def graph_for(args, stage: str, path: str, scale: int, tmp: Path):
         "trainer.precision=auto", "trainer.enable_model_summary=false", "trainer.enable_progress_bar=false",
         f"train.{stage}.feed={path}",
         f"train.{stage}.compile={str(args.compile and path == 'device').lower()}",
+        *args.overrides,
     ]
     if args.batch:
         overrides.append(f"data.batch_size={args.batch}")
@@ -187,6 +189,8 @@ def measure(args, stage: str, path: str, scale: int, device: torch.device, peak:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default="configs/emoji.yaml")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="graph override, repeatable (e.g. --set decoder.channels=64 for another size)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES))
     parser.add_argument("--paths", nargs="+", choices=("loader", "device"), default=["loader", "device"])
@@ -240,7 +244,7 @@ def save(args, device: torch.device, peak: float, peak_source: str, rows: list[d
     merged = [row for row in kept if key(row) not in fresh] + rows
     order = {stage: i for i, stage in enumerate(STAGES)}
     merged.sort(key=lambda row: (order[row["stage"]], row["scale"], row["compile"], row["path"] != "loader"))
-    settings = {"config": args.config, "steps": args.steps, "warmup": args.warmup, "rounds": args.rounds,
+    settings = {"config": args.config, "overrides": args.overrides, "steps": args.steps, "warmup": args.warmup, "rounds": args.rounds,
                 "peak_tflops": round(peak, 4), "peak_source": peak_source,
                 "precision": auto_precision("gpu" if device.type == "cuda" else "cpu")}
     write_json(out, device, settings, merged)
