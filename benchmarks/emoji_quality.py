@@ -1,6 +1,7 @@
 """How often a generated emoji is recognisably the emoji asked for.
 
-For every held-out prompt of the emoji dataset (its val split: emoji never trained on), generate
+For every held-out prompt of the emoji dataset (its val split: emoji never trained on; or with
+`--split train`, training emoji by their bare names), generate
 one image, embed it with the pipeline's own CLIP, and rank the true emoji among ALL emoji (train
 and val, ~3,800):
 
@@ -11,7 +12,7 @@ and val, ~3,800):
 Rows: the true images themselves (the ceiling of i2t; i2i is trivially 100%), the decoder fed
 the true z_i (an oracle prior: what the decoder and upsamplers lose), and each prior.
 
-    python benchmarks/emoji_quality.py [--model NAME_OR_FOLDER] [--limit N] [--priors diffusion_prior,text_as_image]
+    python benchmarks/emoji_quality.py [--model NAME_OR_FOLDER] [--split held-out|train] [--limit N] [--priors diffusion_prior,text_as_image]
 
 Prints a table and writes benchmarks/results/emoji_quality.json (and --grid PNG if asked).
 """
@@ -35,8 +36,10 @@ from unclip_core.plugins import get_registry
 RESULTS = Path(__file__).parent / "results"
 
 
-def load_emoji(pipe: Pipeline):
-    """(all characters, all images, all bare names, val indices) from the model's data section."""
+def load_emoji(pipe: Pipeline, split: str = "held-out", limit: int | None = None):
+    """(all characters, all images, all bare names, indices of the split to evaluate) from the
+    model's data section. held-out: its first `limit` emoji (code-point order, as earlier results);
+    train: `limit` spread evenly over the training emoji, so every group is represented."""
     node = pipe.graph.data
     if node is None or node.type != "emoji":
         raise SystemExit("this model's graph has no `data: {type: emoji}` section to evaluate on")
@@ -46,7 +49,16 @@ def load_emoji(pipe: Pipeline):
     characters = train.characters + val.characters
     images = torch.cat([torch.stack([d[i]["image"] for i in range(len(d))]) for d in (train, val) if len(d)])
     names = train.captions + val.captions
-    return characters, images, names, list(range(len(train), len(characters)))
+    if split == "held-out":
+        return characters, images, names, list(range(len(train), len(characters)))[:limit]
+    chosen = range(len(train)) if limit is None else torch.linspace(0, len(train) - 1, min(limit, len(train))).round().long().tolist()
+    return characters, images, names, list(chosen)
+
+
+def add_split_arguments(parser: argparse.ArgumentParser, limit: int | None) -> None:
+    parser.add_argument("--split", choices=["held-out", "train"], default="held-out",
+                        help="held-out: emoji never trained on; train: training emoji, prompted by their bare names")
+    parser.add_argument("--limit", type=int, default=limit, help="evaluate only N emoji of the split")
 
 
 def ranks(queries: torch.Tensor, keys: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -83,7 +95,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default=None, help="model name or pipeline folder (default: the default model)")
     parser.add_argument("--priors", default="diffusion_prior,text_as_image", help="priors to compare; the model's own is used for its type")
-    parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N held-out prompts")
+    add_split_arguments(parser, None)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -93,8 +105,7 @@ def main() -> None:
 
     start = time.time()
     pipe = Pipeline.from_pretrained(args.model).to(args.device)
-    characters, images, names, val = load_emoji(pipe)
-    val = val[: args.limit]
+    characters, images, names, val = load_emoji(pipe, args.split, args.limit)
     prompts = [names[i] for i in val]
     targets = torch.tensor(val)
     image_keys = embed_images(pipe, images, 256).cpu()
@@ -107,7 +118,7 @@ def main() -> None:
         print(f"{label:<34} {row['i2i_top1']:>8.1%} {row['i2i_top5']:>8.1%} {row['i2t_top5']:>8.1%} {row['i2i_median_rank']:>8.0f}", flush=True)
         return row
 
-    print(f"{len(prompts)} held-out prompts, ranked among {len(characters)} emoji\n")
+    print(f"{len(prompts)} {args.split} prompts, ranked among {len(characters)} emoji\n")
     print(f"{'':<34} {'i2i@1':>8} {'i2i@5':>8} {'i2t@5':>8} {'median':>8}")
     rows = [score("true images (ceiling)", image_keys[targets], 0.0)]
     t = time.time()
@@ -124,7 +135,7 @@ def main() -> None:
         rows.append(score(f"prior: {prior}", embed_images(pipe, samples[prior], 256).cpu(), time.time() - t))
         pipe.components.prior = own
 
-    result = {"model": str(args.model or "default"), "prompts": len(prompts), "emoji": len(characters),
+    result = {"model": str(args.model or "default"), "split": args.split, "prompts": len(prompts), "emoji": len(characters),
               "device": args.device, "machine": platform.machine(), "seed": args.seed, "rows": rows,
               "wall_seconds": round(time.time() - start, 1)}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """Each stage of a pipeline on held-out emoji: prior similarities, decoder reconstruction, upsampling.
 
-    python benchmarks/emoji_stages.py [--model unclip-emoji] [--limit 128] [--grid docs/images/decoder_emoji_grid.png]
+    python benchmarks/emoji_stages.py [--model unclip-emoji] [--split held-out|train] [--limit 128] [--grid docs/images/decoder_emoji_grid.png]
     python benchmarks/emoji_stages.py --only prior --set prior.temperature=0.7   # one stage, other settings
 
 - prior: mean cos(predicted z_i, true z_i), cos with the caption's z_t and with another caption's
@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from emoji_quality import load_emoji  # benchmarks/emoji_quality.py
+from emoji_quality import add_split_arguments, load_emoji  # benchmarks/emoji_quality.py
 from unclip_core.image_output import grid, save_image
 from unclip_core.images import to_pil
 from unclip_core.metrics import prior_similarities
@@ -46,7 +46,7 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="pipeline folder or name (default: the default model)")
-    parser.add_argument("--limit", type=int, default=128, help="held-out emoji to use")
+    add_split_arguments(parser, 128)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--grid", default=None, help="also write true | from true z_i | from another z_i, 8 emoji")
@@ -61,8 +61,7 @@ def main() -> None:
     device, _ = setup_device(args.device)
     pipe = Pipeline.from_pretrained(args.model, overrides=args.overrides).to(device)
     c = pipe.components
-    _, images, names, val = load_emoji(pipe)
-    val = val[: args.limit]
+    _, images, names, val = load_emoji(pipe, args.split, args.limit)
     truth, prompts = images[val].to(device), [names[i] for i in val]
     z_i = pipe.encode_image(truth).float()
     text = pipe.encode_text(prompts)
@@ -95,7 +94,7 @@ def main() -> None:
                      "value": f"{psnr(out, target):.2f} / {psnr(resize(low, up.to_size), target):.2f}"})
 
     print_table(rows)
-    settings = {"model": args.model or "default", "held_out": len(val), "only": args.only, "overrides": args.overrides,
+    settings = {"model": args.model or "default", "split": args.split, "emoji": len(val), "only": args.only, "overrides": args.overrides,
                 "prior": pipe.graph.prior.to_dict()}
     write_json(args.out, device, settings, rows)
     if args.grid:

@@ -44,7 +44,7 @@ def test_a_device_fed_step_makes_no_host_sync(name):
     data.setup("fit")
     optimizer = torch.optim.AdamW(module.component.parameters(), lr=1e-4, fused=True)
     ema = EMA(0.99)
-    ema.on_fit_start(None, module)
+    ema.on_train_start(None, module)
     batches = iter(data.train_dataloader())
     module.train()
     for step in range(3):

@@ -77,7 +77,7 @@ def resampling_loop(
     timesteps = schedule.spaced(steps, x.device, spacing)
     batch = x.shape[0]
     # Position `steps` is the data itself (abar = 1), so a jump can start from a finished sample.
-    abar = torch.cat([schedule.alphas_cumprod.to(x.device)[timesteps], torch.ones(1, dtype=torch.float64, device=x.device)])
+    abar = torch.cat([schedule.on(x.device)[timesteps], torch.ones(1, dtype=torch.float64, device=x.device)])
     path = resampling_path(steps, resample, jump)
     for a, b in zip(path, path[1:]):
         if b < a:  # jump back up: re-noise what we have

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
@@ -34,6 +34,9 @@ class NoiseSchedule:
     """alphas_cumprod[t] = alpha_t ** 2 for t in 0..T-1 (float64, so sampling math stays exact)."""
 
     alphas_cumprod: Tensor
+    # Copies of the table on other devices, made once: copying it at every call would make each
+    # training step wait for the GPU (a host->device copy synchronizes).
+    _copies: dict[torch.device, Tensor] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def make(cls, kind: ScheduleKind, timesteps: int) -> NoiseSchedule:
@@ -44,12 +47,20 @@ class NoiseSchedule:
     def num_timesteps(self) -> int:
         return self.alphas_cumprod.shape[0]
 
+    def on(self, device: torch.device) -> Tensor:
+        """alphas_cumprod on `device`."""
+        if device == self.alphas_cumprod.device:
+            return self.alphas_cumprod
+        if device not in self._copies:
+            self._copies[device] = self.alphas_cumprod.to(device)
+        return self._copies[device]
+
     def alpha(self, t: Tensor, like: Tensor) -> Tensor:
         """alpha_t for a (B,) batch of timesteps, shaped to broadcast against `like`."""
-        return _broadcast(self.alphas_cumprod.to(t.device)[t].sqrt(), like)
+        return _broadcast(self.on(t.device)[t].sqrt(), like)
 
     def sigma(self, t: Tensor, like: Tensor) -> Tensor:
-        return _broadcast((1 - self.alphas_cumprod.to(t.device)[t]).sqrt(), like)
+        return _broadcast((1 - self.on(t.device)[t]).sqrt(), like)
 
     def add_noise(self, x0: Tensor, t: Tensor, noise: Tensor) -> Tensor:
         return self.alpha(t, x0) * x0 + self.sigma(t, x0) * noise

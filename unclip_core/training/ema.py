@@ -31,12 +31,14 @@ class EMA(L.Callback):
     def _floating_state(module: nn.Module) -> dict[str, torch.Tensor]:
         return {k: v for k, v in module.state_dict().items() if v.is_floating_point()}
 
-    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # At train start, not fit start: the module's own on_fit_start may still replace weight
+        # tensors (channels_last on GPUs), and an average paired with replaced tensors stays at init.
+        current = self._floating_state(pl_module.component)
         if self.shadow is None:
-            self.shadow = {k: v.detach().clone() for k, v in self._floating_state(pl_module.component).items()}
+            self.shadow = {k: v.detach().clone() for k, v in current.items()}
         else:  # restored from a checkpoint, possibly on another device
             self.shadow = {k: v.to(pl_module.device) for k, v in self.shadow.items()}
-        current = self._floating_state(pl_module.component)
         keys = list(self.shadow)
         self._pairs = ([self.shadow[k] for k in keys], [current[k] for k in keys])
 
