@@ -38,6 +38,20 @@ def test_resume_from_last_checkpoint_continues_the_step_count_on_the_device_feed
     assert logged_steps(run / "prior/logs/version_1") == [4, 5]  # resumed at step 4, not from 0
 
 
+def test_a_diverging_loss_stops_training_with_one_line_and_exports_nothing(tmp_path, capsys):
+    run = tmp_path / "run"
+    code = main([
+        "train", "prior", "--config", str(ROOT / "configs/tiny.yaml"), f"run_dir={run}", "data.train_size=24",
+        "data.val_size=8", "data.batch_size=8", "trainer.limit_val_batches=0", "trainer.log_every_n_steps=2",
+        "trainer.max_steps=8", "train.prior.lr=1e30", "train.prior.warmup_steps=0",
+    ])
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 2
+    assert error.startswith("error: the prior loss became NaN or infinite by step ")
+    assert "Lower train.prior.lr (now 1e+30)" in error
+    assert not (run / "pipeline" / "prior.safetensors").exists()
+
+
 def compiler_works() -> str | None:
     """Why torch.compile cannot run here, or None when it can."""
     if shutil.which("cc") is None and shutil.which("gcc") is None:

@@ -35,6 +35,8 @@ def caption_ids(captions: list[str], device: torch.device) -> Tensor:
 class CLIPModule(StageModule):
     """Trains `component` (an Encoder) on image-caption batches."""
 
+    stage = "clip"
+
     def __init__(self, encoder: Encoder, settings: StageConfig) -> None:
         super().__init__(encoder, settings)
         self._val_images: list[Tensor] = []

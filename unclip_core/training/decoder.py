@@ -27,6 +27,7 @@ def resize_images(images: Tensor, size: int) -> Tensor:
 class DecoderModule(StageModule):
     """Trains `component` (a Decoder) on image-caption batches; the encoder stays frozen."""
 
+    stage = "decoder"
     channels_last = True
 
     def __init__(self, decoder: Decoder, encoder: Encoder, settings: StageConfig) -> None:

@@ -29,6 +29,8 @@ class PriorModule(StageModule):
     text_tokens, text_mask), which need no encoder.
     """
 
+    stage = "prior"
+
     def __init__(self, prior: Prior, settings: StageConfig, encoder: Encoder | None = None, seed: int = 0) -> None:
         super().__init__(prior, settings, encoder=encoder)
         self.seed = seed

@@ -15,6 +15,7 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
+from ..errors import NumericalError
 from ..interfaces import Encoder, TextEncoding
 from .columns import to_float_images
 from .config import StageConfig
@@ -26,6 +27,8 @@ class StageModule(L.LightningModule):
 
     # UNet stages set this: 4-d activations in channels_last run faster convolutions on GPUs.
     channels_last: bool = False
+    # The stage's key under the graph's `train:` section, for messages that name a setting.
+    stage: str = "stage"
 
     def __init__(self, component: nn.Module, settings: StageConfig, encoder: Encoder | None = None) -> None:
         super().__init__()
@@ -36,6 +39,7 @@ class StageModule(L.LightningModule):
             encoder.requires_grad_(False).eval()
         self.batch_size: int | None = None  # images per step on one device; set by fit_stage
         self._loss = torch.compile(self.step_loss) if settings.compile else self.step_loss
+        self._diverged: Tensor | None = None  # on the device: was any loss so far NaN or infinite?
 
     def step_loss(self, batch: dict[str, Any]) -> Tensor:
         """The training loss of one batch (compiled when the stage asks for it)."""
@@ -50,15 +54,31 @@ class StageModule(L.LightningModule):
     # ---- the step -----------------------------------------------------------------------
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
         loss = self._loss(batch)
+        self.stop_if_diverged(loss)
         self.log_on_logging_steps("train/loss", loss, batch)
         return loss
 
-    def log_on_logging_steps(self, name: str, value: Tensor, batch: dict[str, Any]) -> None:
-        """Log a step value only on steps the logger writes: other steps hand Lightning nothing."""
+    def is_logging_step(self) -> bool:
         trainer = self._trainer
         every = trainer.log_every_n_steps if trainer is not None else 1
-        if (self.global_step + 1) % max(every, 1) == 0:
+        return (self.global_step + 1) % max(every, 1) == 0
+
+    def log_on_logging_steps(self, name: str, value: Tensor, batch: dict[str, Any]) -> None:
+        """Log a step value only on steps the logger writes: other steps hand Lightning nothing."""
+        if self.is_logging_step():
             self.log(name, value.detach(), batch_size=batch_size_of(batch))
+
+    def stop_if_diverged(self, loss: Tensor) -> None:
+        """A NumericalError once any loss so far was NaN or infinite, looked at on logging steps
+        only (the logger reads the loss there anyway): a look every step would wait for the GPU."""
+        bad = ~torch.isfinite(loss.detach())
+        self._diverged = bad if self._diverged is None else self._diverged | bad
+        if self.is_logging_step() and bool(self._diverged):
+            raise NumericalError(
+                f"the {self.stage} loss became NaN or infinite by step {self.global_step + 1}; training stopped "
+                f"and nothing was exported (the last checkpoint is from before). Lower train.{self.stage}.lr "
+                f"(now {self.settings.lr:g}), or train in float32 (trainer.precision=32-true)"
+            )
 
     # ---- batches, in either feed's format -----------------------------------------------
     def images(self, batch: dict[str, Any]) -> Tensor:

@@ -21,6 +21,7 @@ from .stages import data_module, export_stage, fit_stage, load_run_pipeline, mis
 class UpsamplerModule(StageModule):
     """Trains `component` (an Upsampler); the stage makes and degrades its own low-res inputs."""
 
+    stage = "upsampler"
     channels_last = True
 
     def __init__(self, upsampler: Upsampler, settings: StageConfig) -> None:
