@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Retrains the bundled model's decoder and upsampler on one GPU (docs/model-card.md), keeping its
-# CLIP and diffusion prior, and writes the new model folder (fp16) to OUT/unclip-emoji.
+# Trains the bundled model's decoder further and a new upsampler on one GPU (docs/model-card.md),
+# keeping its CLIP and diffusion prior, and writes the new model folder (fp16) to OUT/unclip-emoji.
 #
 #   scripts/retrain_emoji.sh OUT [graph override ...]
 #
@@ -30,7 +30,8 @@ for run in decoder upsampler ar_prior; do
   mkdir -p "$RUNS/$run/pipeline"
   cp "$BUNDLED/encoder.safetensors" "$RUNS/$run/pipeline/"
 done
-cp "$BUNDLED/prior.safetensors" "$RUNS/decoder/pipeline/"
+# The decoder continues from the bundled one (a stage starts from the weights in its run's folder).
+cp "$BUNDLED/prior.safetensors" "$BUNDLED/decoder.safetensors" "$RUNS/decoder/pipeline/"
 
 # A stage that fails on the device-held data path is run again through the DataLoader (resuming
 # from its last checkpoint), so one unexpected failure does not cost the whole budget.
