@@ -9,6 +9,8 @@ from __future__ import annotations
 import difflib
 import inspect
 import math
+import re
+import typing
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,7 +19,7 @@ from typing import Any
 import yaml
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from .catalog import resolve_config_path
 from .errors import ConfigError
@@ -306,14 +308,43 @@ def _numbers(value: Any, path: str) -> Iterator[tuple[str, float]]:
 
 
 def validate_trainer(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The `trainer:` section holds lightning.Trainer keyword arguments; check their names."""
+    """The `trainer:` section holds lightning.Trainer keyword arguments; check their names, and
+    their values against the Trainer's type hints (`max_steps=abc` would otherwise fail deep in
+    Lightning with a comparison error)."""
     import lightning
 
     accepted = [name for name in inspect.signature(lightning.Trainer.__init__).parameters if name != "self"]
-    for key in values:
+    hints = _trainer_hints(lightning.Trainer.__init__)
+    for key, value in values.items():
         if key not in accepted:
             raise ConfigError(f"unknown key 'trainer.{key}'{_suggest(key, accepted)} (lightning.Trainer takes no such argument)")
+        if key in hints and value not in _RESOLVED_BEFORE_TRAINER.get(key, ()):
+            hint, adapter = hints[key]
+            try:
+                adapter.validate_python(value)
+            except ValidationError:
+                kind = re.sub(r"typing\.|<class '([^']*)'>", r"\1", str(hint))
+                raise ConfigError(f"trainer.{key}: lightning.Trainer takes {kind}, got {value!r}") from None
     return dict(values)
+
+
+# `trainer:` values that training resolves before they reach lightning.Trainer (training/trainer.py).
+_RESOLVED_BEFORE_TRAINER: dict[str, tuple[Any, ...]] = {"precision": ("auto",), "logger": ("csv", "tensorboard")}
+
+
+def _trainer_hints(function: Any) -> dict[str, tuple[Any, TypeAdapter]]:
+    """Parameter name -> (its type hint, a validator of it), for the hints pydantic can check."""
+    try:
+        hints = typing.get_type_hints(function)
+    except Exception:  # hints naming types not importable here: check names only
+        return {}
+    adapters = {}
+    for name, hint in hints.items():
+        try:
+            adapters[name] = (hint, TypeAdapter(hint, config=ConfigDict(arbitrary_types_allowed=True)))
+        except Exception:  # a hint pydantic cannot express: that key is checked by name only
+            continue
+    return adapters
 
 
 def check_sizes(graph: Graph) -> None:

@@ -126,6 +126,7 @@ CASES: list[Case] = [
     case("config show without a config", "config show prior.width=3", 2, "the following arguments are required: --config"),
     case("train an unknown stage", "train painter --config {in}/graph.yaml", 2, "invalid choice: 'painter'"),
     case("train with an infinite learning rate", "train clip --config {in}/graph.yaml train.clip.lr=.inf", 2, "train.clip.lr: must be a finite number, got inf"),
+    case("train with a word for max_steps", "train prior --config {in}/graph.yaml trainer.max_steps=abc", 2, "trainer.max_steps: lightning.Trainer takes int, got 'abc'"),
     case("inpaint without a mask", "inpaint {in}/image.png a~ball -o {out}/p.png", 2, "the following arguments are required: --mask"),
     case("vary without an output", "vary {in}/image.png", 2, "the following arguments are required: -o/--out"),
     case("vary onto its own source", "vary {in}/image.png -o {in}/image.png", 2, "is also an input"),
