@@ -6,8 +6,9 @@
 #
 # Both stages learn from the bundled CLIP's embeddings, so its weights (and the prior's, which
 # predicts them) seed the two runs. The decoder and the upsampler do not depend on each other and
-# run side by side on the one GPU, each for a wall-clock budget. Then the AR prior is trained for
-# the record (docs/priors.md), and the folder is assembled from both runs.
+# run side by side on the one GPU, each for a wall-clock budget; after the upsampler, the AR prior
+# is trained for the record (docs/priors.md). The folder is assembled from the decoder and
+# upsampler runs.
 # Budgets and batch size come from the environment: DECODER_TIME, UPSAMPLER_TIME, AR_PRIOR_TIME
 # ('DD:HH:MM:SS'; AR_PRIOR_TIME=0 skips it), BATCH; UNCLIP is the command (default `unclip`).
 set -euo pipefail
