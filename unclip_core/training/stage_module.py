@@ -73,7 +73,12 @@ class StageModule(L.LightningModule):
         only (the logger reads the loss there anyway): a look every step would wait for the GPU."""
         bad = ~torch.isfinite(loss.detach())
         self._diverged = bad if self._diverged is None else self._diverged | bad
-        if self.is_logging_step() and bool(self._diverged):
+        if not self.is_logging_step():
+            return
+        diverged = bool(self._diverged)
+        if self._trainer is not None:  # with several processes, all stop when any one diverged
+            diverged = self._trainer.strategy.reduce_boolean_decision(diverged, all=False)
+        if diverged:
             raise NumericalError(
                 f"the {self.stage} loss became NaN or infinite by step {self.global_step + 1}; training stopped "
                 f"and nothing was exported (the last checkpoint is from before). Lower train.{self.stage}.lr "
