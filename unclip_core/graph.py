@@ -314,17 +314,16 @@ def validate_trainer(values: Mapping[str, Any]) -> dict[str, Any]:
     import lightning
 
     accepted = [name for name in inspect.signature(lightning.Trainer.__init__).parameters if name != "self"]
-    hints = _trainer_hints(lightning.Trainer.__init__)
+    try:
+        hints = typing.get_type_hints(lightning.Trainer.__init__)
+    except Exception:  # hints naming types not importable here: check names only
+        hints = {}
     for key, value in values.items():
         if key not in accepted:
             raise ConfigError(f"unknown key 'trainer.{key}'{_suggest(key, accepted)} (lightning.Trainer takes no such argument)")
-        if key in hints and value not in _RESOLVED_BEFORE_TRAINER.get(key, ()):
-            hint, adapter = hints[key]
-            try:
-                adapter.validate_python(value)
-            except ValidationError:
-                kind = re.sub(r"typing\.|<class '([^']*)'>", r"\1", str(hint))
-                raise ConfigError(f"trainer.{key}: lightning.Trainer takes {kind}, got {value!r}") from None
+        if key in hints and value not in _RESOLVED_BEFORE_TRAINER.get(key, ()) and not _fits_hint(value, hints[key]):
+            kind = re.sub(r"typing\.|<class '([^']*)'>", r"\1", str(hints[key]))
+            raise ConfigError(f"trainer.{key}: lightning.Trainer takes {kind}, got {value!r}")
     return dict(values)
 
 
@@ -332,19 +331,17 @@ def validate_trainer(values: Mapping[str, Any]) -> dict[str, Any]:
 _RESOLVED_BEFORE_TRAINER: dict[str, tuple[Any, ...]] = {"precision": ("auto",), "logger": ("csv", "tensorboard")}
 
 
-def _trainer_hints(function: Any) -> dict[str, tuple[Any, TypeAdapter]]:
-    """Parameter name -> (its type hint, a validator of it), for the hints pydantic can check."""
+def _fits_hint(value: Any, hint: Any) -> bool:
+    """Whether pydantic accepts `value` as `hint`; True for hints pydantic cannot express."""
     try:
-        hints = typing.get_type_hints(function)
-    except Exception:  # hints naming types not importable here: check names only
-        return {}
-    adapters = {}
-    for name, hint in hints.items():
-        try:
-            adapters[name] = (hint, TypeAdapter(hint, config=ConfigDict(arbitrary_types_allowed=True)))
-        except Exception:  # a hint pydantic cannot express: that key is checked by name only
-            continue
-    return adapters
+        adapter = TypeAdapter(hint, config=ConfigDict(arbitrary_types_allowed=True))
+    except Exception:  # such a key is checked by name only
+        return True
+    try:
+        adapter.validate_python(value)
+    except ValidationError:
+        return False
+    return True
 
 
 def check_sizes(graph: Graph) -> None:
