@@ -134,20 +134,31 @@ def test_a_graph_base_trains_every_stage_once(tiny_base):
 
 
 def test_a_prior_type_axis_trains_only_the_prior(tiny_model, tmp_path):
-    """Each prior type reuses the base's CLIP and decoder; the base's own prior type trains nothing."""
+    """Each prior type reuses the base's CLIP and decoder; the base's own prior type trains nothing,
+    and the AR prior trains once for both its draw counts."""
     out = tmp_path / "out"
     exp = experiment(
         model=str(tiny_model), overrides=["decoder.sampler.steps=2"],
-        axes={"prior.type": ["diffusion_prior", "ar_prior", "text_as_image"]},
-        prompts="shapes:val", max_prompts=3, metrics=["prior_cosine", "clip_score"],
+        axes={"prior.type": ["diffusion_prior", "ar_prior"], "prior.samples_per_prompt": [1, 2]},
+        variants=[{"prior.type": "text_as_image"}],  # the baseline has no draws to count
+        prompts=["shapes:train", "shapes:val"], max_prompts=2, metrics=["prior_cosine", "clip_score", "oracle"],
     )
-    records = {r["settings"]["prior.type"]: r for r in run(exp, out)}
-    assert records["diffusion_prior"]["trained"] == []  # the base's own prior
-    assert records["ar_prior"]["trained"] == ["prior"]
-    assert records["text_as_image"]["trained"] == ["prior"]
+    records = {(r["settings"]["prior.type"], r["settings"].get("prior.samples_per_prompt")): r for r in run(exp, out)}
+    assert sorted(records, key=str) == sorted([(t, n) for t in ("diffusion_prior", "ar_prior") for n in (1, 2)]
+                                              + [("text_as_image", None)], key=str)
+    assert records["diffusion_prior", 1]["trained"] == [] == records["diffusion_prior", 2]["trained"]  # the base's own prior
+    assert records["ar_prior", 1]["trained"] == ["prior"] == records["ar_prior", 2]["trained"]
+    assert records["text_as_image", None]["trained"] == ["prior"]
+    # Two seen prompts and two held-out ones, each group scored on its own.
+    assert records["ar_prior", 2]["images"] == 4
+    assert {"oracle_seen_attributes", "oracle_held_out_attributes", "oracle_held_out_shape"} <= set(records["ar_prior", 2]["metrics"])
+    rows = read_csv(out / "results.csv")
+    assert [r["prior.samples_per_prompt"] for r in rows if r["prior.type"] == "text_as_image"] == [""]
+    assert "| text_as_image | — |" in (out / "results.md").read_text()
     base = tiny_model
-    runs = {yaml.safe_load((p / "pipeline" / "pipeline.yaml").read_text())["prior"]["type"]: p for p in out.glob("variants/*/run")}
-    assert sorted(runs) == ["ar_prior", "text_as_image"]  # the base's own prior needed no run of its own
+    runs = {yaml.safe_load((p / "pipeline" / "pipeline.yaml").read_text())["prior"]["type"]: p for p in out.glob("trained/*")}
+    assert sorted(runs) == ["ar_prior", "text_as_image"]  # one run per prior trained, whatever it samples with
+    assert len(list(out.glob("trained/*"))) == 2
     for prior_type, run_dir in runs.items():
         for stage in ("encoder", "decoder"):
             copied, original = load_file(run_dir / "pipeline" / f"{stage}.safetensors"), load_file(base / f"{stage}.safetensors")
@@ -176,6 +187,9 @@ GOOD = {"model": "unclip-emoji", "axes": {"decoder.sampler.steps": [2]}, "prompt
         ({"metrics": ["fid"]}, "metrics.0: 'fid' compares with true images"),
         ({"metrics": ["fidd"]}, "unknown metric type 'fidd' (did you mean 'fid'?)"),
         ({"prompts": "nowhere.txt"}, "prompts: 'nowhere.txt' is neither a file nor a data set split"),
+        ({"prompts": ["emoji:val", "a cat"]}, "prompts: a list is either prompts or data set splits"),
+        ({"variants": [{"prior.type": "text_as_image"}]}, "variants.0: 'prior.type' is not an axis"),
+        ({"variants": [{}]}, "variants.0 sets nothing"),
     ],
 )
 def test_a_bad_experiment_file_exits_2_with_one_line_naming_the_key(tmp_path, capsys, change, named):
@@ -204,11 +218,12 @@ def test_product_and_zip_of_axes():
         ["decoder.sampler.type=ddim", "decoder.guidance_scale=1.5"], ["decoder.sampler.type=dpmpp_2m", "decoder.guidance_scale=3.0"]]
 
 
-def test_shipped_experiment_is_valid():
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "configs" / "experiments").glob("*.yaml")))
+def test_shipped_experiments_are_valid(name):
     from unclip_core.experiments.spec import load_experiment
 
-    exp = load_experiment(ROOT / "configs" / "experiments" / "samplers-emoji.yaml")
-    assert exp.axes["decoder.sampler.steps"] == [4, 8, 16, 32] and exp.x_axis == "decoder.sampler.steps"
+    exp = load_experiment(ROOT / "configs" / "experiments" / name)
+    assert all(values for values in exp.axes.values())
 
 
 @pytest.mark.parametrize(
@@ -226,7 +241,6 @@ def test_shipped_experiment_is_valid():
 def test_a_variant_trains_the_stages_its_overrides_change(overrides, trained):
     from unclip_core.experiments.retraining import stages_to_train
     from unclip_core.graph import load_graph
-    from unclip_core.plugins import get_registry
 
     base = load_graph("configs/tiny.yaml")
-    assert stages_to_train(base, load_graph("configs/tiny.yaml", overrides), get_registry()) == trained
+    assert stages_to_train(base, load_graph("configs/tiny.yaml", overrides)) == trained

@@ -100,6 +100,10 @@ def test_oracle_reads_true_renders_right_and_wrong_captions_wrong(encoder):
     recolored = [caption(Attributes("cyan", a.shape, a.size, a.position)) for a in SHAPES]
     wrong = metric.measure(Samples(recolored, images, encoder))
     assert wrong["oracle_color"] == 0.0 and wrong["oracle_shape"] == 1.0 and wrong["oracle_all"] == 0.0
+    assert right["oracle_held_out_attributes"] == 1.0 and right["oracle_seen_shape"] == 1.0
+    # Every cyan pair is a seen pair: the held-out group is absent, and a quarter of the attributes is wrong.
+    assert wrong["oracle_seen_color"] == 0.0 and wrong["oracle_seen_attributes"] == 0.75
+    assert not any(column.startswith("oracle_held_out") for column in wrong)
 
 
 def test_oracle_refuses_captions_it_cannot_read(encoder):

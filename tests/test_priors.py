@@ -95,18 +95,20 @@ def test_trained_prior_beats_caption_only_baseline(trained, held_out, name):
     assert logged["val/cos_true"] > logged["val/baseline_true"] + 0.3
 
 
-def test_best_of_two_is_closer_to_the_caption(trained, held_out):
-    prior, _ = trained("diffusion_prior")
+@pytest.mark.parametrize("name", ["diffusion_prior", "ar_prior"])
+def test_best_of_two_is_closer_to_the_caption(trained, held_out, name):
+    prior, _ = trained(name)
     _, text = held_out
+    section = TRAINING[name][0]
 
     def mean_dot(n):
-        model = build_component("prior", {**DIFFUSION, "samples_per_prompt": n}, spec=SPEC).eval()
+        model = build_component("prior", {**section, "samples_per_prompt": n}, spec=SPEC).eval()
         model.load_state_dict(prior.state_dict())
         z = model.sample(text, generator=torch.Generator().manual_seed(0))
         return (z * text.embedding).sum(-1).mean().item()
 
     one, two = mean_dot(1), mean_dot(2)
-    print(f"mean z_i . z_t: best of 1 {one:.4f}, best of 2 {two:.4f}")
+    print(f"{name}: mean z_i . z_t: best of 1 {one:.4f}, best of 2 {two:.4f}")
     assert two > one + 0.003
 
 

@@ -48,3 +48,20 @@ def test_an_unfinished_stage_is_trained_again(tmp_path, capsys):
     assert "[encoder] already trained" in out and "[prior] training" in out
     assert "prior" in json.loads(marker.read_text())
     assert Pipeline.from_pretrained(run / "pipeline").components.prior is not None
+
+
+def test_a_finished_stage_asked_for_with_other_settings_is_refused(tmp_path, capsys):
+    """Changing what a finished stage learned is refused by name; changing how it samples is not."""
+    run = tmp_path / "run"
+    overrides = [f"run_dir={run}", *FAST, "upsamplers=[]", "decoder=null"]
+    assert main(["train", "all", "--config", "configs/tiny.yaml", *overrides]) == 0
+    before = (run / "finished.json").read_text()
+    capsys.readouterr()
+    for change, named in [("prior.width=32", "prior.width=64, and this graph asks for prior.width=32"),
+                          ("train.prior.lr=0.5", "train.prior.lr=0.001, and this graph asks for train.prior.lr=0.5")]:
+        assert main(["train", "all", "--config", "configs/tiny.yaml", *overrides, change]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and named in err and "use a new run_dir" in err, err
+    assert (run / "finished.json").read_text() == before
+    assert main(["train", "all", "--config", "configs/tiny.yaml", *overrides, "prior.sampler.steps=3", "prior.samples_per_prompt=1"]) == 0
+    assert "[prior] already trained" in capsys.readouterr().out

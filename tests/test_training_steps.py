@@ -4,6 +4,7 @@ like the eager one."""
 import csv
 import shutil
 
+import lightning as L
 import pytest
 import torch
 
@@ -96,3 +97,66 @@ def test_compiled_stage_trains_to_the_eager_loss():
         compiled = train(compile=True)
     assert eager[-1] < eager[0]
     assert compiled == pytest.approx(eager, rel=1e-3, abs=1e-4)
+
+
+def test_a_truncated_last_checkpoint_resumes_from_the_newest_readable_one(tmp_path, capsys, caplog):
+    run = tmp_path / "run"
+    common = [
+        "--config", str(ROOT / "configs/tiny.yaml"), f"run_dir={run}", "data.train_size=24", "data.val_size=8",
+        "data.batch_size=8", "trainer.limit_val_batches=0", "trainer.log_every_n_steps=1",
+        "train.prior.checkpoint_every_n_steps=2", "train.prior.checkpoint_every_minutes=null",
+    ]
+    assert main(["train", "prior", *common, "trainer.max_steps=4"]) == 0
+    folder = run / "prior" / "checkpoints"
+    last = folder / "last.ckpt"
+    [kept] = [p for p in folder.glob("*.ckpt") if p != last]  # the step-4 checkpoint, next to last.ckpt
+    last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])  # a copy cut short
+    capsys.readouterr()
+    assert main(["train", "prior", *common, "trainer.max_steps=6"]) == 0
+    said = caplog.text
+    assert f"checkpoint {last} cannot be read" in said and f"resuming from {kept.name}" in said, said
+    assert logged_steps(run / "prior/logs/version_1") == [4, 5]  # went on from step 4
+
+    for path in folder.glob("*.ckpt"):
+        path.write_bytes(b"not a checkpoint")
+    assert main(["train", "prior", *common, "trainer.max_steps=8"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and f"no checkpoint in {folder} can be read" in error and f"delete {folder}" in error
+
+
+class SavedSteps(L.Callback):
+    """Records the step of every checkpoint the trainer writes."""
+
+    def __init__(self):
+        self.steps = []
+
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint):
+        self.steps.append(trainer.global_step)
+
+
+@pytest.mark.parametrize("minutes, saved", [(1e-6, [3, 6, 7]), (None, [7])])
+def test_last_checkpoint_is_rewritten_by_time_between_step_checkpoints(tmp_path, minutes, saved):
+    """With a time interval, last.ckpt is rewritten on logging steps (3, 6) between step checkpoints
+    (every 1,000 here); the end of training saves it either way."""
+    from torch.utils.data import DataLoader
+
+    from unclip_core.graph import load_graph
+    from unclip_core.training.trainer import make_trainer
+
+    graph = load_graph(str(ROOT / "configs/tiny.yaml"), [
+        f"run_dir={tmp_path}", "trainer.max_steps=7", "trainer.log_every_n_steps=3", "trainer.limit_val_batches=0",
+        "train.prior.checkpoint_every_n_steps=1000", f"train.prior.checkpoint_every_minutes={'null' if minutes is None else minutes}",
+    ])
+    prior = build_component("prior", {"type": "diffusion_prior", "width": 32, "depth": 1, "heads": 2, "timesteps": 10,
+                                      "sampler": {"type": "ddim", "steps": 5}}, spec=SPEC)
+    module = PriorModule(prior, StageConfig(ema_decay=None))
+    z_i, text = synthetic_prior_task(SPEC, 64, seed=0)
+    items = [{"image_embedding": z_i[i], "text_embedding": text.embedding[i], "text_tokens": text.tokens[i],
+              "text_mask": text.mask[i], "caption": ""} for i in range(64)]
+    spy = SavedSteps()
+    trainer, _ = make_trainer(graph, "prior", callbacks=[spy])
+    module.fit_statistics(DataLoader(items, batch_size=64))
+    trainer.fit(module, DataLoader(items, batch_size=8, drop_last=True))
+    assert spy.steps == saved
+    assert torch.load(tmp_path / "prior/checkpoints/last.ckpt", weights_only=False)["global_step"] == 7
+    assert sorted(p.name for p in (tmp_path / "prior/checkpoints").glob("last*.ckpt")) == ["last.ckpt"]

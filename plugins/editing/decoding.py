@@ -1,6 +1,7 @@
 """Pipeline steps every editing operation shares: embed, invert, decode, upsample.
 
-Each works on a whole batch at once: an operation's N outputs are one decoder call.
+Each works on a whole batch at once: an operation's N outputs are one decoder call, so that
+call is held to the sampling budget (unclip_core.budget) before it starts.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Generator, Tensor
 
+from unclip_core.budget import check_budget, max_pixels
 from unclip_core.errors import ConfigError
 from unclip_core.finite import require_finite_output
 from unclip_core.graph import build_section
@@ -90,6 +92,7 @@ def decode(
 ) -> Tensor:
     """Decode a batch of z_i and run every upsampler: images in [-1, 1] at the output size."""
     decoder = decoder_of(pipeline, "decoding")
+    check_budget(1, z_i.shape[0], output_size(pipeline), max_pixels())
     images = decoder.sample(
         z_i, text, generator=generator, guidance_scale=guidance_scale, noise=noise, sampler=sampler,
         mask=mask, known=known,

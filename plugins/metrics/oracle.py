@@ -35,9 +35,14 @@ class OracleAccuracy(Metric):
         out["oracle_all"] = _mean(every)
         # Seen and held-out color+shape pairs apart: the gap is the compositional generalization.
         for label, wanted in (("seen", False), ("held_out", True)):
-            group = [ok for ok, flag in zip(every, held_out) if flag == wanted]
-            if group:
-                out[f"oracle_{label}_all"] = _mean(group)
+            members = [i for i, flag in enumerate(held_out) if flag == wanted]
+            if not members:
+                continue
+            for name in ATTRIBUTE_NAMES:
+                out[f"oracle_{label}_{name}"] = _mean([verdicts[i][name] for i in members])
+            # The share of attributes drawn right: what a fidelity target for a group states.
+            out[f"oracle_{label}_attributes"] = _mean([verdicts[i][name] for i in members for name in ATTRIBUTE_NAMES])
+            out[f"oracle_{label}_all"] = _mean([every[i] for i in members])
         return out
 
 

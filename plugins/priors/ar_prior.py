@@ -14,6 +14,7 @@ from unclip_core.interfaces import EncoderSpec, Prior, Sampler, StepCallback, Te
 
 from . import quantization as q
 from .conditioning import CaptionPrefix
+from .selection import best_of_n
 from .token_sampling import guide_logits, sample_tokens
 from .transformer import CausalTransformer, TransformerPriorConfig
 
@@ -32,6 +33,7 @@ class ARPriorConfig(TransformerPriorConfig):
     guidance_scale: float = Field(1.0, ge=0, description="Default guidance at sampling; 1 is unguided.")
     temperature: float = Field(1.0, ge=0, description="Sampling temperature; 0 is greedy.")
     top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling; 1 keeps every token.")
+    samples_per_prompt: int = Field(1, ge=1, description="Draw n, keep the one with the highest z_i . z_t.")
 
     @model_validator(mode="after")
     def _unconditioned_dot_is_trained(self):
@@ -45,7 +47,7 @@ class ARPrior(Prior):
     """Autoregressive prior: PCA of z_i, quantized, predicted code by code by a causal transformer."""
 
     name: ClassVar[str] = "ar_prior"
-    sampling_fields: ClassVar[frozenset[str]] = frozenset({"guidance_scale", "temperature", "top_p", "dot_quantile"})
+    sampling_fields: ClassVar[frozenset[str]] = frozenset({"guidance_scale", "temperature", "top_p", "dot_quantile", "samples_per_prompt"})
     Config: ClassVar[type[ARPriorConfig]] = ARPriorConfig
 
     def __init__(self, config: ARPriorConfig, *, spec: EncoderSpec) -> None:
@@ -155,6 +157,10 @@ class ARPrior(Prior):
         self.refuse_sampler(sampler)
         self._check_fitted()
         scale = self.config.guidance_scale if guidance_scale is None else guidance_scale
+        n = self.config.samples_per_prompt
+        caption_embedding = F.normalize(text.embedding.float(), dim=-1)
+        if n > 1:  # every caption n times in one batch; best_of_n keeps one per caption
+            text = text.repeat_interleave(n)
         batch, device = len(text), self.pca_mean.device
         quantile = self.config.dot_quantile
         dot_bin = self.no_dot if quantile is None else q.quantile_bin(quantile, self.config.dot_buckets)
@@ -178,7 +184,7 @@ class ARPrior(Prior):
             step = self.codes(code.repeat(2 if scale != 1.0 else 1)) + self.positions[prefix_len + k]
             valid = torch.cat([valid, torch.ones_like(valid[:, :1])], 1)
             hidden, cache = self.transformer(step[:, None], valid, cache)
-        return self.decode(torch.stack(codes, 1))
+        return best_of_n(self.decode(torch.stack(codes, 1)), caption_embedding, n)
 
     def _check_fitted(self) -> None:
         if self._known_fitted:

@@ -39,14 +39,40 @@ class UNetUpsamplerConfig(UNetConfig):
         0.0, ge=0, lt=1, description="Noise augmentation: train on conditioning noised to up to this fraction of the schedule; 0 is off."
     )
     sample_noise_level: float = Field(0.0, ge=0, lt=1, description="Fixed augmentation level used at sampling.")
+    train_crop: int | None = Field(
+        None, ge=8,
+        description="Train on random crops of this side (paper: a quarter of the target's area); null trains on whole images.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> UNetUpsamplerConfig:
         if self.to_size <= self.from_size:
             raise ValueError(f"to_size ({self.to_size}) must be larger than from_size ({self.from_size})")
+        if self.train_crop is not None:
+            if self.train_crop >= self.to_size:
+                raise ValueError(f"train_crop ({self.train_crop}) must be smaller than to_size ({self.to_size}), or null")
+            if self.attention_resolutions:
+                raise ValueError("train_crop needs a fully convolutional UNet: set attention_resolutions: []")
+            levels = 2 ** (len(self.channel_mults) - 1)
+            if self.train_crop % levels:
+                raise ValueError(f"train_crop ({self.train_crop}) must be a multiple of {levels} for {len(self.channel_mults)} UNet levels")
         if self.sample_noise_level > 0 and self.noise_level_max == 0:
             raise ValueError("sample_noise_level needs noise augmentation in training: set noise_level_max > 0")
         return self
+
+
+def random_crops(batches: tuple[Tensor, ...], size: int, generator: Generator | None = None) -> tuple[Tensor, ...]:
+    """The same random size x size window of each image, taken from every tensor in `batches` (B, C, H, W)."""
+    first = batches[0]
+    n, height, width = first.shape[0], first.shape[-2], first.shape[-1]
+    top = torch.randint(0, height - size + 1, (n, 1), device=first.device, generator=generator)
+    left = torch.randint(0, width - size + 1, (n, 1), device=first.device, generator=generator)
+    span = torch.arange(size, device=first.device)
+    rows = (top + span)[:, :, None]
+    cols = (left + span)[:, None, :]
+    index = torch.arange(n, device=first.device)[:, None, None]
+    # Advanced indexing puts the gathered (n, size, size) dims first: move channels back.
+    return tuple(batch.permute(0, 2, 3, 1)[index, rows, cols].permute(0, 3, 1, 2) for batch in batches)
 
 
 class UNetUpsampler(Upsampler):
@@ -117,7 +143,13 @@ class UNetUpsampler(Upsampler):
         if self.augmented:
             top = self._level_index(self.config.noise_level_max)
             level = torch.randint(0, top + 1, (images.shape[0],), device=images.device, generator=generator)
-        return self.diffusion.loss(self.network, images, self.conditioning(low, level, generator), generator)
+        cond = self.conditioning(low, level, generator)
+        if self.config.train_crop is not None:
+            # The conditioning is built from the whole image first, so a crop sees exactly the
+            # bicubic borders it sees at sampling; a convolutional UNet then learns the same map
+            # from a quarter of the pixels.
+            images, cond["low_res"] = random_crops((images, cond["low_res"]), self.config.train_crop, generator)
+        return self.diffusion.loss(self.network, images, cond, generator)
 
     def denoiser(self, low_res: Tensor, generator: Generator | None = None) -> Denoiser:
         if low_res.shape[-1] != self.from_size or low_res.shape[-2] != self.from_size:

@@ -107,10 +107,13 @@ CASES: list[Case] = [
     case("export with zero shard size", "data export --data shapes --out {out}/shards --shard-size 0", 2, "--shard-size must be at least 1"),
     case("export into a file", "data export --data shapes --out {in}/notes.txt", 2, "--out {in}/notes.txt is a file, not a folder"),
     case("export of an unknown dataset", "data export --data nosuch --out {out}/shards", 2, "nosuch"),
+    case("export embeddings of an untrained encoder", "data export --config {in}/graph.yaml --out {out}/shards --embeddings", 2,
+         "the encoder 'open_clip' is untrained"),
     # ---- editing commands (each loads the model before reading its inputs) ---------------------
     case("vary a missing image", "vary {in}/nothing.png -o {out}/v.png", 2, "image file {in}/nothing.png does not exist", slow=True),
     case("vary a file that is no image", "vary {in}/corrupt.png -o {out}/v.png", 2, "is not a readable image", slow=True),
     case("vary zero times", "vary {in}/image.png -n 0 -o {out}/v.png", 2, "n: Input should be greater than or equal to 1", slow=True),
+    case("vary too many times", "vary {in}/image.png -n 100000 -o {out}/v.png", 2, "1 prompt x 100000 images of 64x64 is 409,600,000 pixels", slow=True),
     case("vary with infinite eta", "vary {in}/image.png --eta inf -o {out}/v.png", 2, "variations.eta: must be a finite number", slow=True),
     case("vary with nan eta", "vary {in}/image.png --eta nan -o {out}/v.png", 2, "eta", slow=True),
     case("text diff beyond theta 1", "textdiff {in}/image.png --from a --to b --max-theta 2 -o {out}/t.png", 2, "max_theta", slow=True),

@@ -20,6 +20,8 @@ def add_parser(sub) -> None:
     export.add_argument("--shard-size", type=int, default=10000, help="samples per tar shard")
     export.add_argument("--embeddings", action="store_true", help="also store the encoder's image and text embeddings")
     export.add_argument("--device", help="device for --embeddings (default: cuda when available)")
+    export.add_argument("--allow-untrained-encoder", action="store_true",
+                        help="with --embeddings: embed even when the config's encoder has no trained weights")
     export.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. data.image_size=32")
     export.set_defaults(run=run_export)
 
@@ -81,7 +83,7 @@ def run_export(args: argparse.Namespace) -> None:
     from ..graph import build_node
     from ..plugins import get_registry
     from ..shards import write_shards
-    from .embed import check_output_folder
+    from .embed import check_output_folder, require_trained_encoder
 
     if args.shard_size < 1:
         raise InputError(f"--shard-size must be at least 1, got {args.shard_size}")
@@ -92,6 +94,7 @@ def run_export(args: argparse.Namespace) -> None:
     if args.embeddings:
         if graph is None:
             raise InputError("--embeddings needs --config FILE: the graph whose encoder (trained in its run_dir) embeds the data")
+        require_trained_encoder(graph, args.allow_untrained_encoder)
         encoder = trained_encoder(graph, checked_device(args.device))
 
         def embed(images, captions):

@@ -10,12 +10,12 @@ for operations that make frames.
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 
 from ..image_output import check_outputs
 from ..interfaces import EditingOperation
 from .field_options import add_field_arguments, given_options
+from .notes import show_notes
 
 
 def add_parser(sub) -> None:
@@ -77,18 +77,8 @@ def _pipeline(args: argparse.Namespace):
     from ..pipeline import Pipeline
     from .data import default_device
 
-    _show_notes()
+    show_notes()
     return Pipeline.from_pretrained(args.model).to(args.device or default_device())
-
-
-def _show_notes() -> None:
-    """Print the operations' notes (e.g. that an input was resized) on stderr."""
-    log = logging.getLogger("unclip")
-    if not log.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("note: %(message)s"))
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
 
 
 def _write(images, path: str, layout: str) -> None:

@@ -67,15 +67,14 @@ def check_arguments(args: argparse.Namespace) -> list:
 
 
 def run(args: argparse.Namespace) -> None:
-    import logging
-
     from ..image_output import grid, numbered, save_image, square_columns
     from ..pipeline import Pipeline
     from .data import checked_device
+    from .notes import show_notes
 
     check_arguments(args)
     device = checked_device(args.device)
-    _show_notes(logging.getLogger("unclip"))
+    show_notes()
     pipe = Pipeline.from_pretrained(args.model, overrides=args.overrides).to(device)
     images = pipe(
         args.prompts,
@@ -99,26 +98,3 @@ def run(args: argparse.Namespace) -> None:
     # One prompt: as square a sheet as possible; several: a row per prompt.
     columns = square_columns(len(images)) if len(args.prompts) == 1 else args.num_images
     print(f"wrote {save_image(grid(images, columns), args.output)}")
-
-
-def _show_notes(log) -> None:
-    """Notes from the library (e.g. a prompt cut to the encoder's context) as `note: ...` on stderr."""
-    import logging
-    import sys
-
-    class CurrentStderr(logging.StreamHandler):
-        """Writes to whatever sys.stderr is at the time of the note (it may be replaced meanwhile)."""
-
-        @property
-        def stream(self):
-            return sys.stderr
-
-        @stream.setter
-        def stream(self, _value) -> None:
-            pass
-
-    if not any(isinstance(h, logging.StreamHandler) for h in log.handlers):
-        handler = CurrentStderr()
-        handler.setFormatter(logging.Formatter("note: %(message)s"))
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)

@@ -24,12 +24,14 @@ def write_plots(records: list[dict[str, Any]], x_axis: str | None, folder: Path)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     families = _families(records, x_axis)
+    # Against steps, only variants that set the x axis (an extra variant may leave it out).
+    along_x = _families([r for r in records if x_axis in r["settings"]], x_axis) if x_axis is not None else {}
     for column in metric_columns(records):
         if x_axis is not None:
-            written.append(_plot(families, lambda r: r["settings"][x_axis], x_axis, column, folder / f"{column}_vs_steps.png"))
+            written.append(_plot(along_x, lambda r: r["settings"][x_axis], x_axis, column, folder / f"{column}_vs_steps.png"))
         written.append(_plot(families, lambda r: r["seconds_per_image"], "seconds per image", column, folder / f"{column}_vs_seconds.png"))
     if x_axis is not None:
-        written.append(_plot(families, lambda r: r["settings"][x_axis], x_axis, "seconds_per_image", folder / "seconds_per_image_vs_steps.png"))
+        written.append(_plot(along_x, lambda r: r["settings"][x_axis], x_axis, "seconds_per_image", folder / "seconds_per_image_vs_steps.png"))
     return written
 
 
@@ -39,7 +41,7 @@ def _families(records: list[dict[str, Any]], x_axis: str | None) -> dict[str, li
         variant = Variant(tuple(record["settings"].items()))
         families.setdefault(variant.family(x_axis), []).append(record)
     for members in families.values():  # a line runs along the x axis (or, without one, along time)
-        members.sort(key=lambda r: r["settings"][x_axis] if x_axis else r["seconds_per_image"])
+        members.sort(key=lambda r: r["settings"][x_axis] if x_axis in r["settings"] else r["seconds_per_image"])
     return families
 
 

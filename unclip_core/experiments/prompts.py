@@ -30,8 +30,18 @@ class PromptSet:
 
 
 def load_prompts(spec: list[str] | str, base: Graph, registry: Registry, limit: int | None = None) -> PromptSet:
+    """`limit` keeps the first N prompts (of each split, when `spec` lists several)."""
     if isinstance(spec, list):
-        return PromptSet(list(spec[:limit]))
+        splits = [SPLIT_PATTERN.match(item) for item in spec]
+        if not any(splits):
+            return PromptSet(list(spec[:limit]))
+        if not all(splits):
+            raise ConfigError(
+                "prompts: a list is either prompts or data set splits (shapes:train, shapes:val), not both; "
+                "put plain prompts in a file of their own experiment"
+            )
+        parts = [split_prompts(m["source"], m["split"], base, registry, limit) for m in splits]
+        return PromptSet([p for part in parts for p in part.prompts], torch.cat([part.references for part in parts]))
     match = SPLIT_PATTERN.match(spec)
     if match and not Path(spec).is_file():
         return split_prompts(match["source"], match["split"], base, registry, limit)

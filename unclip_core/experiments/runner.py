@@ -3,7 +3,9 @@
 Layout of the output folder:
   experiment.yaml             the experiment as run (after command-line overrides)
   base/                       the base run, when the experiment trains one from `graph:`
-  variants/<slug>/            per variant: record.json, grid.png, and run/ when it trained a stage
+  variants/<slug>/            per variant: record.json, grid.png
+  trained/<key>/              a training run (pipeline/ and the trained stages), shared by every
+                              variant that trains the same stages the same way
   results.csv  results.md     every finished variant, rewritten after each one
   plots/                      <metric>_vs_steps.png, <metric>_vs_seconds.png, drawn at the end
 """
@@ -34,7 +36,7 @@ from .measure import Usage, measured
 from .plots import write_plots
 from .prompts import PromptSet, load_prompts
 from .records import RecordStore, fingerprint
-from .retraining import prepare_run, stages_to_train
+from .retraining import prepare_run, stages_to_train, training_key
 from .spec import Experiment
 from .tables import write_csv, write_markdown
 from .variants import Variant, expand_variants
@@ -68,7 +70,7 @@ class Comparison:
         base_graph = graph_from_dict(OmegaConf.create(raw))
         prompts = load_prompts(self.experiment.prompts, base_graph, self.registry, self.experiment.max_prompts)
         check_metric_needs(self.metrics, prompts, base_graph)
-        plans = [self.plan(variant, raw, base_graph) for variant in expand_variants(self.experiment)]
+        plans = [self.plan(variant, raw, base_graph, base_source) for variant in expand_variants(self.experiment)]
         store = RecordStore(self.out / "variants", self.fingerprint(base_source, prompts))
         records: dict[str, dict[str, Any]] = {}
         bar = tqdm(plans, desc="variants", unit="variant", disable=not self.progress)
@@ -105,14 +107,17 @@ class Comparison:
             raw.encoder.pretrained = None  # as Pipeline.from_pretrained does: the folder's weights win
         return source, folder, raw
 
-    def plan(self, variant: Variant, raw: Any, base_graph: Graph) -> Plan:
-        run_dir = self.out / "variants" / variant.slug / "run"
-        overrides = [*self.experiment.overrides, *variant.overrides, f"run_dir={run_dir}"]
+    def plan(self, variant: Variant, raw: Any, base_graph: Graph, base_source: str) -> Plan:
+        overrides = [*self.experiment.overrides, *variant.overrides]
         try:
             graph = graph_from_dict(OmegaConf.create(OmegaConf.to_container(raw)), overrides)
         except ConfigError as exc:
             raise ConfigError(f"axes: variant '{variant.label}' does not make a valid graph: {exc}") from None
-        return Plan(variant, graph, stages_to_train(base_graph, graph, self.registry))
+        retrain = stages_to_train(base_graph, graph)
+        if retrain:  # one run per distinct thing to train, shared by the variants that sample it differently
+            key = training_key(base_source, graph, retrain)
+            graph = graph_from_dict(OmegaConf.create(OmegaConf.to_container(raw)), [*overrides, f"run_dir={self.out / 'trained' / key}"])
+        return Plan(variant, graph, retrain)
 
     def fingerprint(self, base_source: str, prompts: PromptSet) -> str:
         e = self.experiment
@@ -168,7 +173,8 @@ class Comparison:
 
         self.log(f"[{plan.variant.label}] training {', '.join(plan.retrain)}; the other stages come from the base")
         prepare_run(base_folder, plan.graph, plan.retrain)
-        return Pipeline.from_pretrained(train_all(plan.graph, log=self.log))
+        # The run may have been trained for another variant: this variant's sampling settings win.
+        return Pipeline.from_pretrained(train_all(plan.graph, log=self.log), overrides=[*self.experiment.overrides, *plan.variant.overrides])
 
     def generate(self, pipeline: Pipeline, prompts: list[str], seed: int, usage: Usage) -> torch.Tensor:
         """Every prompt x images_per_prompt, in batches of batch_size prompts, from one seeded generator."""

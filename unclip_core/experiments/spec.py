@@ -28,8 +28,13 @@ class Experiment(BaseModel):
     overrides: list[str] = Field([], description="Graph overrides every variant shares, key=value.")
     axes: dict[str, list[Any]] = Field(description="Graph key -> the values it takes, e.g. decoder.sampler.steps: [4, 8].")
     combine: Literal["product", "zip"] = Field("product", description="Every combination of axis values, or the i-th value of each.")
-    prompts: list[str] | str = Field(description="A list, a text file (one prompt a line), or a data set split like shapes:val.")
-    max_prompts: int | None = Field(None, ge=1, description="Use only the first N prompts.")
+    variants: list[dict[str, Any]] = Field(
+        [], description="More variants after the axes' combinations, each setting some of the axes (e.g. a baseline {prior.type: text_as_image})."
+    )
+    prompts: list[str] | str = Field(
+        description="A list, a text file (one prompt a line), a data set split like shapes:val, or a list of splits [shapes:train, shapes:val]."
+    )
+    max_prompts: int | None = Field(None, ge=1, description="Use only the first N prompts (of each split, when several are listed).")
     seeds: list[int] = Field([0], min_length=1, description="Each seed generates every prompt once; metrics are averaged over seeds.")
     images_per_prompt: int = Field(1, ge=1)
     batch_size: int = Field(16, ge=1, description="Prompts per generate call.")
@@ -55,6 +60,19 @@ class Experiment(BaseModel):
             if "=" in key:
                 raise ValueError(f"axis '{key}' should be a graph key such as decoder.sampler.steps, without '='")
         return axes
+
+    @model_validator(mode="after")
+    def _variants_set_axes(self) -> Experiment:
+        for i, settings in enumerate(self.variants):
+            if not settings:
+                raise ValueError(f"variants.{i} sets nothing; give it at least one axis key and value")
+            unknown = [key for key in settings if key not in self.axes]
+            if unknown:
+                raise ValueError(
+                    f"variants.{i}: '{unknown[0]}' is not an axis; a variant sets axis keys only ({', '.join(self.axes)}), "
+                    "so every column of the table means the same thing"
+                )
+        return self
 
     @field_validator("overrides")
     @classmethod

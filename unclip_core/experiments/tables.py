@@ -55,7 +55,7 @@ def write_csv(records: list[dict[str, Any]], axes: list[str], path: Path) -> Pat
     writer = csv.writer(buffer)
     writer.writerow(header)
     for record in sorted_records(records, axes):
-        row = [record["settings"][a] for a in axes]
+        row = [record["settings"].get(a, "") for a in axes]
         row += [value(record, c) for c in columns]
         if with_std:
             row += [record.get("metrics_std", {}).get(c, "") for c in columns]
@@ -70,7 +70,7 @@ def write_markdown(records: list[dict[str, Any]], axes: list[str], path: Path, t
     best = {c: _best(records, c, ways.get(c)) for c in columns}
     rows = []
     for record in sorted_records(records, axes):
-        cells = [str(record["settings"][a]) for a in axes]
+        cells = [str(record["settings"].get(a, "—")) for a in axes]
         for column in columns:
             text = _number(value(record, column))
             spread = record.get("metrics_std", {}).get(column)
@@ -85,7 +85,7 @@ def write_markdown(records: list[dict[str, Any]], axes: list[str], path: Path, t
     lines = [f"# {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cells) + " |" for cells in rows]
     seeds = max((record.get("seeds", 1) for record in records), default=1)
-    notes = [f"{len(records)} variants; best of each column in bold."]
+    notes = [f"{len(records)} variants; best of each column in bold; — is an axis a variant leaves at the base's value."]
     if seeds > 1:
         notes.append(f"Metrics are means over {seeds} seeds ± their standard deviation.")
     notes.append("`trained`: stages this variant trained itself; the others are the base model's.")

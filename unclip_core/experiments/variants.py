@@ -16,7 +16,7 @@ from .spec import Experiment
 
 @dataclass(frozen=True)
 class Variant:
-    """Axis key -> value, in the order the experiment lists its axes."""
+    """Axis key -> value, in the order the experiment lists its axes; an extra variant may set only some."""
 
     settings: tuple[tuple[str, Any], ...]
 
@@ -37,7 +37,7 @@ class Variant:
         return f"{readable}-{digest}"
 
     def value(self, key: str) -> Any:
-        return dict(self.settings)[key]
+        return dict(self.settings).get(key)
 
     def family(self, leave_out: str | None) -> str:
         """The settings of every axis except `leave_out`: one plotted line joins a family's points."""
@@ -49,9 +49,11 @@ def expand_variants(experiment: Experiment) -> list[Variant]:
     keys = list(experiment.axes)
     columns = [experiment.axes[key] for key in keys]
     rows = itertools.product(*columns) if experiment.combine == "product" else zip(*columns)
+    combinations = [tuple(zip(keys, row)) for row in rows]
+    extra = [tuple((key, settings[key]) for key in keys if key in settings) for settings in experiment.variants]
     variants, seen = [], set()
-    for row in rows:
-        variant = Variant(tuple(zip(keys, row)))
+    for settings in [*combinations, *extra]:
+        variant = Variant(settings)
         if variant.label not in seen:  # a value listed twice is one variant, run once
             seen.add(variant.label)
             variants.append(variant)

@@ -28,6 +28,9 @@ class StageConfig(BaseModel):
     batch_size: int | None = Field(None, ge=1, description="Overrides data.batch_size for this stage.")
     ema_decay: float | None = Field(0.999, gt=0, lt=1, description="EMA of weights; null turns it off.")
     checkpoint_every_n_steps: int = Field(1000, ge=1)
+    checkpoint_every_minutes: float | None = Field(
+        10.0, gt=0, description="Also rewrite last.ckpt when this much time has passed (checked on logging steps); null: by steps only.",
+    )
     reference_batch_size: int | None = Field(
         None, ge=1,
         description="Batch size lr and warmup_steps were tuned at; other batch sizes scale both by sqrt(batch / reference). Null: used as given.",

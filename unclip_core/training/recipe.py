@@ -3,6 +3,9 @@
 Order: clip (the encoder), prior, decoder, then each upsampler. A stage counts as finished when
 run_dir/finished.json names it *and* its weights are in run_dir/pipeline; an interrupted stage
 is neither, so running the recipe again resumes it from its `last.ckpt` and goes on from there.
+finished.json also records what each stage learned with (its section, less sampling settings,
+and its `train.<stage>` settings): a finished stage asked for with other settings is refused,
+never silently kept.
 """
 
 from __future__ import annotations
@@ -13,8 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import Any
+
 from ..atomic import atomic_file
-from ..graph import Graph
+from ..errors import ConfigError
+from ..graph import Graph, Node
 from .stages import pipeline_dir
 
 MARKER = "finished.json"
@@ -54,12 +60,14 @@ def train_all(graph: Graph, log: Callable[[str], None] = print) -> Path:
     finished = read_marker(graph)
     for stage in stages(graph):
         if is_finished(graph, stage, finished):
+            check_unchanged(graph, stage.name, finished[stage.name])
             log(f"[{stage.name}] already trained in {graph.run_dir}; skipping")
             continue
         log(f"[{stage.name}] training")
         start = time.monotonic()
         stage.train()
-        finished[stage.name] = {"seconds": round(time.monotonic() - start, 1), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        finished[stage.name] = {"seconds": round(time.monotonic() - start, 1), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                                "settings": learned_settings(graph, stage.name)}
         write_marker(graph, finished)
         log(f"[{stage.name}] done in {finished[stage.name]['seconds']:.0f}s")
     return pipeline_dir(graph)
@@ -68,6 +76,72 @@ def train_all(graph: Graph, log: Callable[[str], None] = print) -> Path:
 def is_finished(graph: Graph, stage: Stage, finished: dict[str, dict]) -> bool:
     weights = pipeline_dir(graph) / f"{stage.name}.safetensors"
     return stage.name in finished and (stage.stateless or weights.is_file())
+
+
+def check_unchanged(graph: Graph, name: str, entry: dict[str, Any]) -> None:
+    """Refuse to skip a finished stage the graph now asks for with other learned settings."""
+    recorded = entry.get("settings")
+    if recorded is None:  # finished before settings were recorded: nothing to compare with
+        return
+    wanted = learned_settings(graph, name)
+    if recorded == wanted:
+        return
+    key, old, new = _first_difference(recorded, wanted)
+    # As the user writes it: prior.width, upsamplers.0.channels, train.prior.lr.
+    part, _, rest = key.partition(".")
+    where = f"train.{train_settings_key(name)}" if part == "train" else name.replace("upsampler_", "upsamplers.")
+    key = f"{where}.{rest}" if rest else where
+    raise ConfigError(
+        f"{name} in {graph.run_dir} finished with {key}={json.dumps(old)}, and this graph asks for {key}={json.dumps(new)}; "
+        f"a finished stage is never trained again: use a new run_dir, or delete {Path(graph.run_dir) / name} and "
+        f"the '{name}' entry of {Path(graph.run_dir) / MARKER} to retrain it"
+    )
+
+
+# train.<stage> settings that change how a run is kept or computed, not what it learns.
+BOOKKEEPING = frozenset({"checkpoint_every_n_steps", "checkpoint_every_minutes", "compile", "feed"})
+
+
+def learned_settings(graph: Graph, name: str) -> dict[str, Any]:
+    """What stage `name`'s weights depend on in the graph: its section less nested samplers and
+    sampling fields (guidance, draws per prompt), and its `train.<stage>` settings less
+    bookkeeping. JSON values."""
+    train = graph.to_dict()["train"].get(train_settings_key(name)) or {}
+    return {"section": learned(stage_node(graph, name)), "train": {k: v for k, v in train.items() if k not in BOOKKEEPING}}
+
+
+def learned(node: Node | None) -> dict[str, Any] | None:
+    """A section's type and every config field that shapes its weights."""
+    if node is None:
+        return None
+    from ..plugins import get_registry
+
+    cls = get_registry().get(node.kind, node.type)
+    config = {key: value for key, value in node.config.model_dump(mode="json").items() if key not in cls.sampling_fields}
+    return json.loads(json.dumps({"type": node.type, **config}))
+
+
+def stage_node(graph: Graph, name: str) -> Node | None:
+    if name.startswith("upsampler_"):
+        index = int(name.removeprefix("upsampler_"))
+        return graph.upsamplers[index] if index < len(graph.upsamplers) else None
+    return getattr(graph, name)
+
+
+def train_settings_key(name: str) -> str:
+    """Stage name -> its key under the graph's `train:` section."""
+    if name == "encoder":
+        return "clip"
+    return "upsampler" if name.startswith("upsampler_") else name
+
+
+def _first_difference(old: Any, new: Any, path: str = "") -> tuple[str, Any, Any]:
+    """The dotted key of the first value that differs between two JSON-like values."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in [*old, *(k for k in new if k not in old)]:
+            if old.get(key) != new.get(key):
+                return _first_difference(old.get(key), new.get(key), f"{path}.{key}" if path else key)
+    return path, old, new
 
 
 def read_marker(graph: Graph) -> dict[str, dict]:

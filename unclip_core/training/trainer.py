@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,7 @@ from .config import StageConfig
 from .ema import EMA
 
 LOGGERS = {"csv": CSVLogger, "tensorboard": TensorBoardLogger}
+log = logging.getLogger("unclip.training")
 
 
 def stage_dir(graph: Graph, stage: str) -> Path:
@@ -43,12 +47,36 @@ def make_trainer(
             raise ConfigError(f"trainer.logger: unknown logger '{logger}'; use one of {', '.join(LOGGERS)} or false")
         logger = LOGGERS[logger](save_dir=str(root), name="logs")
     ema = EMA(settings.ema_decay) if settings.ema_decay is not None else None
+    # No version counter: last.ckpt is rewritten in place (CheckpointByTime writes it too).
     checkpoint = ModelCheckpoint(
-        dirpath=root / "checkpoints", every_n_train_steps=settings.checkpoint_every_n_steps, save_last=True
+        dirpath=root / "checkpoints", every_n_train_steps=settings.checkpoint_every_n_steps, save_last=True,
+        enable_version_counter=False,
     )
-    all_callbacks = [checkpoint, *callbacks, *([ema] if ema else [])]
+    timed = [CheckpointByTime(root / "checkpoints" / "last.ckpt", settings.checkpoint_every_minutes)] if settings.checkpoint_every_minutes else []
+    all_callbacks = [checkpoint, *timed, *callbacks, *([ema] if ema else [])]
     trainer = L.Trainer(logger=logger, callbacks=all_callbacks, **kwargs)
     return trainer, ema
+
+
+class CheckpointByTime(L.Callback):
+    """Rewrites `last.ckpt` once `minutes` have passed since the last save, so a kill on a slow
+    device loses minutes, not a thousand steps. The clock is read on logging steps only, and rank
+    0's reading is broadcast, so every process saves at the same step and no other step waits."""
+
+    def __init__(self, path: Path, minutes: float) -> None:
+        self.path = path
+        self.seconds = 60.0 * minutes
+        self.last_save = time.monotonic()
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if trainer.global_step % max(trainer.log_every_n_steps, 1):
+            return
+        if trainer.strategy.broadcast(time.monotonic() - self.last_save >= self.seconds):
+            trainer.save_checkpoint(self.path)
+            self.last_save = time.monotonic()
+
+    def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
+        self.last_save = time.monotonic()  # a save by steps restarts the clock too
 
 
 def auto_precision(accelerator: str) -> str:
@@ -60,6 +88,34 @@ def auto_precision(accelerator: str) -> str:
 
 
 def resume_path(graph: Graph, stage: str) -> str | None:
-    """`last.ckpt` of an interrupted run of this stage, if any."""
-    last = stage_dir(graph, stage) / "checkpoints" / "last.ckpt"
-    return str(last) if last.is_file() else None
+    """The newest readable checkpoint of an interrupted run of this stage (normally `last.ckpt`),
+    if any. One that cannot be read (a disk that filled up, a copy cut short) is passed over with
+    a warning naming it; when none can be read, the stage stops rather than start over unasked."""
+    folder = stage_dir(graph, stage) / "checkpoints"
+    # Newest first; last.ckpt first among equals, as the one every save rewrites.
+    found = sorted(folder.glob("*.ckpt"), key=lambda p: (p.stat().st_mtime_ns, p.name == "last.ckpt"), reverse=True)
+    for path in found:
+        problem = unreadable(path)
+        if problem is None:
+            if path != found[0]:
+                log.warning(f"checkpoint {found[0]} cannot be read ({unreadable(found[0])}); resuming from {path.name}, the newest readable one")
+            return str(path)
+    if found:
+        raise ConfigError(
+            f"no checkpoint in {folder} can be read ({found[0].name}: {unreadable(found[0])}); "
+            f"delete {folder} to train the stage from the start"
+        )
+    return None
+
+
+def unreadable(path: Path) -> str | None:
+    """Why a checkpoint file cannot be read, or None when every entry of it checks out.
+
+    torch.save writes a zip archive: its CRCs catch a file cut short or damaged, without
+    unpickling anything."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        return str(exc) or type(exc).__name__
+    return None if damaged is None else f"entry {damaged} is damaged"
