@@ -38,17 +38,20 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     return (10 * torch.log10(4 / ((a - b) ** 2).mean((1, 2, 3)))).mean().item()
 
 
-def test_trained_upsampler_beats_bicubic_on_held_out_images(tmp_path):
+@pytest.mark.parametrize("crop, batch", [(None, 32), (8, 128)], ids=["whole", "quarter_crops"])
+def test_trained_upsampler_beats_bicubic_on_held_out_images(tmp_path, crop, batch):
+    """Also when it trains on random 8x8 crops (the paper's quarter of the area), four times as
+    many per step (the same pixels), and samples whole 16x16 images."""
     graph = graph_from_dict({
         "encoder": {"type": "open_clip", "model": "unclip-tiny"},
-        "upsamplers": [UPSAMPLER],
+        "upsamplers": [{**UPSAMPLER, "train_crop": crop}],
         "trainer": {"max_steps": 500, "accelerator": "cpu", "precision": "32-true", "logger": False,
                     "enable_progress_bar": False, "enable_model_summary": False, "limit_val_batches": 0,
                     "gradient_clip_val": 1.0},
         "train": {"upsampler": {"lr": 3e-3, "warmup_steps": 10, "ema_decay": 0.95, "weight_decay": 0.0}},
         "run_dir": str(tmp_path),
     })
-    folder = train_upsampler(graph, data=PairDataModule(BlobSource(256, 16, batch_size=32)))
+    folder = train_upsampler(graph, data=PairDataModule(BlobSource(256, 16, batch_size=batch)))
     assert (tmp_path / "upsampler_0" / "checkpoints" / "last.ckpt").is_file()
     upsampler = Pipeline.from_pretrained(folder).components.upsamplers[0]
     images, _ = blob_images(64, 16, seed=123)  # never seen in training
@@ -56,7 +59,7 @@ def test_trained_upsampler_beats_bicubic_on_held_out_images(tmp_path):
     bicubic = F.interpolate(low, size=(16, 16), mode="bicubic", align_corners=False).clamp(-1, 1)
     model = upsampler.sample(low, generator=torch.Generator().manual_seed(0))
     ours, baseline = psnr(model, images), psnr(bicubic, images)
-    print(f"upsampling 8->16 PSNR: model {ours:.2f} dB, bicubic {baseline:.2f} dB")
+    print(f"upsampling 8->16 PSNR (train_crop {crop}): model {ours:.2f} dB, bicubic {baseline:.2f} dB")
     assert ours > baseline + 1.0
 
 
@@ -97,6 +100,30 @@ def test_noise_augmentation_level_must_be_trained_for():
         build_component("upsampler", {**UPSAMPLER, "sample_noise_level": 0.1})
     with pytest.raises(ConfigError, match="to_size"):
         build_component("upsampler", {**UPSAMPLER, "to_size": 8})
+
+
+def test_random_crops_take_one_window_per_image_from_every_tensor():
+    from unclip_plugins.unet.upsampler import random_crops
+
+    images = torch.randn(64, 3, 16, 16)
+    cond = images * 2 + 1
+    a, b = random_crops((images, cond), 8, torch.Generator().manual_seed(0))
+    assert a.shape == b.shape == (64, 3, 8, 8) and torch.equal(b, a * 2 + 1)
+    windows = set()
+    for i in range(64):
+        found = [(r, c) for r in range(9) for c in range(9) if torch.equal(a[i], images[i, :, r : r + 8, c : c + 8])]
+        assert len(found) == 1
+        windows.add(found[0])
+    assert len(windows) > 32  # each image draws its own window
+
+
+def test_train_crop_must_fit_a_convolutional_unet():
+    with pytest.raises(ConfigError, match="smaller than to_size"):
+        build_component("upsampler", {**UPSAMPLER, "train_crop": 16})
+    with pytest.raises(ConfigError, match="attention_resolutions"):
+        build_component("upsampler", {**UPSAMPLER, "train_crop": 8, "attention_resolutions": [8]})
+    with pytest.raises(ConfigError, match="multiple of 2"):
+        build_component("upsampler", {**UPSAMPLER, "train_crop": 9})
 
 
 def test_cascade_sizes_must_chain():
