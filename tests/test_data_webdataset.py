@@ -133,7 +133,11 @@ def test_export_with_embeddings_stores_the_encoders_vectors(tmp_path):
     out = tmp_path / "shards"
     graph = tmp_path / "graph.yaml"
     graph.write_text(f"encoder: {{type: open_clip, model: unclip-tiny}}\ndata: {{type: shapes, image_size: 32, train_size: 6, val_size: 3}}\nrun_dir: {tmp_path / 'run'}\n")
-    assert main(["data", "export", "--config", str(graph), "--out", str(out), "--split", "val", "--embeddings"]) == 0
+    # The run has no trained encoder: refused unless asked for, then embedded with its random weights.
+    assert main(["data", "export", "--config", str(graph), "--out", str(out), "--split", "val", "--embeddings"]) == 2
+    assert not out.exists()
+    assert main(["data", "export", "--config", str(graph), "--out", str(out), "--split", "val", "--embeddings",
+                 "--allow-untrained-encoder"]) == 0
     assert not (out / "train").exists()
     items = list(WebDatasetSource(WebDatasetConfig(urls=[], val_urls=str(out / "val" / "shard-000000.tar"), image_size=32)).val_set())
     assert len(items) == 3
