@@ -29,7 +29,7 @@ class Experiment(BaseModel):
     axes: dict[str, list[Any]] = Field(description="Graph key -> the values it takes, e.g. decoder.sampler.steps: [4, 8].")
     combine: Literal["product", "zip"] = Field("product", description="Every combination of axis values, or the i-th value of each.")
     variants: list[dict[str, Any]] = Field(
-        [], description="More variants after the axes' combinations, each setting some of the axes (e.g. a baseline {prior.type: text_as_image})."
+        [], description="More variants after the axes' combinations, each setting some of the axes (e.g. a baseline that takes no part in the product)."
     )
     prompts: list[str] | str = Field(
         description="A list, a text file (one prompt a line), a data set split like shapes:val, or a list of splits [shapes:train, shapes:val]."
