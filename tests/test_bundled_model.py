@@ -1,9 +1,11 @@
-"""The bundled default model: found by name, verified against registry.yaml, refused when tampered."""
+"""The bundled models: found by name, verified against registry.yaml, refused when tampered;
+the shapes model deterministic under a seed and drawing what its prompts say."""
 
 import json
 import shutil
 
 import pytest
+import torch
 
 from unclip_core.catalog import load_catalog
 from unclip_core.errors import WeightsError
@@ -11,22 +13,60 @@ from unclip_core.pipeline import Pipeline, resolve_model
 from unclip_core.weights import sha256_of, verify_folder
 
 
-def test_default_model_is_registered_with_a_sha256_for_every_file():
+@pytest.mark.parametrize("name", ["unclip-emoji", "unclip-shapes"])
+def test_bundled_model_is_registered_with_a_sha256_for_every_file(name):
     catalog = load_catalog()
     assert catalog.default_model == "unclip-emoji"
-    model = catalog.models["unclip-emoji"]
+    model = catalog.models[name]
     files = sorted(p.name for p in model.folder.iterdir() if p.name != "checksums.json")
     assert sorted(model.sha256) == files
     for name, digest in model.sha256.items():
         assert sha256_of(model.folder / name) == digest, name
 
 
-def test_bundled_checksums_verify_and_fit_the_size_budget():
-    folder, expected = resolve_model(None)
+@pytest.mark.parametrize("name, budget_mib", [(None, 40), ("unclip-shapes", 16)])
+def test_bundled_checksums_verify_and_fit_the_size_budget(name, budget_mib):
+    folder, expected = resolve_model(name)
     sums = verify_folder(folder, expected)
     assert sums == json.loads((folder / "checksums.json").read_text())
     weights = sum(p.stat().st_size for p in folder.glob("*.safetensors"))
-    assert weights <= 40 * 2**20
+    assert weights <= budget_mib * 2**20
+
+
+def test_all_bundled_weights_fit_64_mib():
+    catalog = load_catalog()
+    total = sum(p.stat().st_size for model in catalog.models.values() for p in model.folder.glob("*.safetensors"))
+    assert total <= 64 * 2**20
+
+
+@pytest.fixture(scope="module")
+def shapes_model():
+    return Pipeline.from_pretrained("unclip-shapes")
+
+
+def test_shapes_model_is_deterministic_under_a_seed(shapes_model):
+    prompts = ["a large red circle in the center", "small blue square, top left"]
+    first = shapes_model.generate(prompts, generator=torch.Generator().manual_seed(3), progress=False)
+    again = shapes_model.generate(prompts, generator=torch.Generator().manual_seed(3), progress=False)
+    other = shapes_model.generate(prompts, generator=torch.Generator().manual_seed(4), progress=False)
+    assert first.shape == (2, 3, 64, 64)
+    assert torch.equal(first, again) and not torch.equal(first, other)
+
+
+def test_shapes_model_draws_what_its_prompts_say(shapes_model):
+    """The pixel oracle on one image per prompt of 12 seen and 12 held-out attribute sets."""
+    from unclip_plugins.datasets.shapes_attributes import ATTRIBUTE_NAMES, split_combinations
+    from unclip_plugins.datasets.shapes_captions import caption
+    from unclip_plugins.datasets.shapes_oracle import judge
+
+    for split, floor in (("train", 0.9), ("val", 0.85)):
+        combinations = split_combinations(split)[::7][:12]
+        prompts = [caption(a, phrasing=i) for i, a in enumerate(combinations)]
+        images = shapes_model.generate(prompts, generator=torch.Generator().manual_seed(0), progress=False)
+        verdicts = [judge(image, prompt) for image, prompt in zip(images, prompts)]
+        right = sum(v[name] for v in verdicts for name in ATTRIBUTE_NAMES) / (len(ATTRIBUTE_NAMES) * len(verdicts))
+        print(f"{split}: {right:.1%} of attributes right")
+        assert right >= floor
 
 
 def test_a_tampered_weight_file_is_refused(tmp_path):
