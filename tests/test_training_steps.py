@@ -24,13 +24,18 @@ def logged_steps(folder) -> list[int]:
     return [int(r["step"]) for r in rows if r.get("train/loss")]
 
 
-def test_resume_from_last_checkpoint_continues_the_step_count_on_the_device_feed(tmp_path):
-    run = tmp_path / "run"
-    common = [
+def checkpointed_prior_run(run, *extra: str) -> list[str]:
+    """`train prior` arguments for a tiny run that logs every step and checkpoints every 2."""
+    return [
         "--config", str(ROOT / "configs/tiny.yaml"), f"run_dir={run}", "data.train_size=24", "data.val_size=8",
         "data.batch_size=8", "trainer.limit_val_batches=0", "trainer.log_every_n_steps=1",
-        "train.prior.checkpoint_every_n_steps=2", "train.prior.feed=device",
+        "train.prior.checkpoint_every_n_steps=2", *extra,
     ]
+
+
+def test_resume_from_last_checkpoint_continues_the_step_count_on_the_device_feed(tmp_path):
+    run = tmp_path / "run"
+    common = checkpointed_prior_run(run, "train.prior.feed=device")
     assert main(["train", "prior", *common, "trainer.max_steps=4"]) == 0
     assert torch.load(run / "prior/checkpoints/last.ckpt", weights_only=False)["global_step"] == 4
     assert main(["train", "prior", *common, "trainer.max_steps=6"]) == 0
@@ -101,11 +106,7 @@ def test_compiled_stage_trains_to_the_eager_loss():
 
 def test_a_truncated_last_checkpoint_resumes_from_the_newest_readable_one(tmp_path, capsys, caplog):
     run = tmp_path / "run"
-    common = [
-        "--config", str(ROOT / "configs/tiny.yaml"), f"run_dir={run}", "data.train_size=24", "data.val_size=8",
-        "data.batch_size=8", "trainer.limit_val_batches=0", "trainer.log_every_n_steps=1",
-        "train.prior.checkpoint_every_n_steps=2", "train.prior.checkpoint_every_minutes=null",
-    ]
+    common = checkpointed_prior_run(run, "train.prior.checkpoint_every_minutes=null")
     assert main(["train", "prior", *common, "trainer.max_steps=4"]) == 0
     folder = run / "prior" / "checkpoints"
     last = folder / "last.ckpt"

@@ -94,15 +94,17 @@ def resume_path(graph: Graph, stage: str) -> str | None:
     folder = stage_dir(graph, stage) / "checkpoints"
     # Newest first; last.ckpt first among equals, as the one every save rewrites.
     found = sorted(folder.glob("*.ckpt"), key=lambda p: (p.stat().st_mtime_ns, p.name == "last.ckpt"), reverse=True)
+    first_problem = None  # why the newest one cannot be read, said once
     for path in found:
         problem = unreadable(path)
         if problem is None:
             if path != found[0]:
-                log.warning(f"checkpoint {found[0]} cannot be read ({unreadable(found[0])}); resuming from {path.name}, the newest readable one")
+                log.warning(f"checkpoint {found[0]} cannot be read ({first_problem}); resuming from {path.name}, the newest readable one")
             return str(path)
+        first_problem = first_problem or problem
     if found:
         raise ConfigError(
-            f"no checkpoint in {folder} can be read ({found[0].name}: {unreadable(found[0])}); "
+            f"no checkpoint in {folder} can be read ({found[0].name}: {first_problem}); "
             f"delete {folder} to train the stage from the start"
         )
     return None
