@@ -141,6 +141,7 @@ def test_a_prior_type_axis_trains_only_the_prior(tiny_model, tmp_path):
         model=str(tiny_model), overrides=["decoder.sampler.steps=2"],
         axes={"prior.type": ["diffusion_prior", "ar_prior"], "prior.samples_per_prompt": [1, 2]},
         variants=[{"prior.type": "text_as_image"}],  # the baseline has no draws to count
+        settings_for={"prior.type=ar_prior": ["prior.buckets=16"]},  # a setting only the AR prior accepts
         prompts=["shapes:train", "shapes:val"], max_prompts=2, metrics=["prior_cosine", "clip_score", "oracle"],
     )
     records = {(r["settings"]["prior.type"], r["settings"].get("prior.samples_per_prompt")): r for r in run(exp, out)}
@@ -158,6 +159,7 @@ def test_a_prior_type_axis_trains_only_the_prior(tiny_model, tmp_path):
     base = tiny_model
     runs = {yaml.safe_load((p / "pipeline" / "pipeline.yaml").read_text())["prior"]["type"]: p for p in out.glob("trained/*")}
     assert sorted(runs) == ["ar_prior", "text_as_image"]  # one run per prior trained, whatever it samples with
+    assert yaml.safe_load((runs["ar_prior"] / "pipeline" / "pipeline.yaml").read_text())["prior"]["buckets"] == 16
     assert len(list(out.glob("trained/*"))) == 2
     for prior_type, run_dir in runs.items():
         for stage in ("encoder", "decoder"):
@@ -190,6 +192,9 @@ GOOD = {"model": "unclip-emoji", "axes": {"decoder.sampler.steps": [2]}, "prompt
         ({"prompts": ["emoji:val", "a cat"]}, "prompts: a list is either prompts or data set splits"),
         ({"variants": [{"prior.type": "text_as_image"}]}, "variants.0: 'prior.type' is not an axis"),
         ({"variants": [{}]}, "variants.0 sets nothing"),
+        ({"settings_for": {"prior.type=ar_prior": ["prior.buckets=16"]}}, "settings_for: 'prior.type=ar_prior' should name an axis"),
+        ({"settings_for": {"decoder.sampler.steps=3": ["prior.buckets=16"]}}, "decoder.sampler.steps never takes the value '3'"),
+        ({"settings_for": {"decoder.sampler.steps=2": ["decoder.eta"]}}, "'decoder.eta' must look like key=value"),
     ],
 )
 def test_a_bad_experiment_file_exits_2_with_one_line_naming_the_key(tmp_path, capsys, change, named):
@@ -216,6 +221,23 @@ def test_product_and_zip_of_axes():
     assert len(product) == 4 and len({v.slug for v in product}) == 4
     assert [v.overrides for v in zipped] == [
         ["decoder.sampler.type=ddim", "decoder.guidance_scale=1.5"], ["decoder.sampler.type=dpmpp_2m", "decoder.guidance_scale=3.0"]]
+
+
+def test_settings_for_an_axis_value_shape_the_graph_but_not_the_label():
+    from unclip_core.experiments import expand_variants
+
+    exp = experiment(model="m", axes={"prior.type": ["diffusion_prior", "ar_prior"], "prior.guidance_scale": [1, 2]},
+                     settings_for={"prior.type=ar_prior": ["prior.buckets=32"], "prior.guidance_scale=2": ["decoder.guidance_scale=2"]},
+                     prompts=["p"])
+    implied = {v.label: v.implied for v in expand_variants(exp)}
+    assert implied == {
+        "prior.type=diffusion_prior prior.guidance_scale=1": (),
+        "prior.type=diffusion_prior prior.guidance_scale=2": ("decoder.guidance_scale=2",),
+        "prior.type=ar_prior prior.guidance_scale=1": ("prior.buckets=32",),
+        "prior.type=ar_prior prior.guidance_scale=2": ("prior.buckets=32", "decoder.guidance_scale=2"),
+    }
+    ar = next(v for v in expand_variants(exp) if v.label == "prior.type=ar_prior prior.guidance_scale=1")
+    assert ar.overrides == ["prior.type=ar_prior", "prior.guidance_scale=1", "prior.buckets=32"]
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "configs" / "experiments").glob("*.yaml")))

@@ -19,6 +19,9 @@ The experiment file (YAML):
     decoder.sampler.type: [SAMPLER_A, SAMPLER_B]
     decoder.sampler.steps: [4, 8, 16]
   combine: product               # or zip: the i-th value of every axis together
+  variants: [{AXIS: VALUE}]      # more variants beside the combinations, each setting some axes
+  settings_for:                  # overrides that go with one axis value (keys only that type has)
+    prior.type=ar_prior: [prior.buckets=32]
   prompts: SOURCE:SPLIT          # e.g. a data set's val split; or a list of strings; or a text file
   max_prompts: 32
   seeds: [0, 1]

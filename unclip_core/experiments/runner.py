@@ -122,7 +122,7 @@ class Comparison:
     def fingerprint(self, base_source: str, prompts: PromptSet) -> str:
         e = self.experiment
         return fingerprint({
-            "base": base_source, "overrides": e.overrides, "prompts": prompts.prompts,
+            "base": base_source, "overrides": e.overrides, "settings_for": e.settings_for, "prompts": prompts.prompts,
             "references": prompts.references is not None, "seeds": e.seeds, "images_per_prompt": e.images_per_prompt,
             "batch_size": e.batch_size, "metrics": e.metrics, "device": str(self.device),
         })

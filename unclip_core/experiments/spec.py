@@ -31,6 +31,9 @@ class Experiment(BaseModel):
     variants: list[dict[str, Any]] = Field(
         [], description="More variants after the axes' combinations, each setting some of the axes (e.g. a baseline that takes no part in the product)."
     )
+    settings_for: dict[str, list[str]] = Field(
+        {}, description="Overrides that go with one axis value, 'axis=value' -> [key=value, ...]: settings only one type accepts (prior.type=ar_prior -> [prior.components=24])."
+    )
     prompts: list[str] | str = Field(
         description="A list, a text file (one prompt a line), a data set split like shapes:val, or a list of splits [shapes:train, shapes:val]."
     )
@@ -74,6 +77,31 @@ class Experiment(BaseModel):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _settings_for_name_axis_values(self) -> Experiment:
+        for condition, overrides in self.settings_for.items():
+            key, sep, text = condition.partition("=")
+            if not sep or key not in self.axes:
+                raise ValueError(
+                    f"settings_for: '{condition}' should name an axis and one of its values, e.g. {next(iter(self.axes))}=..."
+                )
+            listed = [*self.axes[key], *(v[key] for v in self.variants if key in v)]
+            if not any(matches(value, text) for value in listed):
+                raise ValueError(f"settings_for: '{condition}': {key} never takes the value '{text}' (it takes {listed})")
+            for item in overrides:
+                if "=" not in item:
+                    raise ValueError(f"settings_for.{condition}: '{item}' must look like key=value, e.g. prior.components=24")
+        return self
+
+    def implied(self, settings: dict[str, Any]) -> list[str]:
+        """The `settings_for` overrides a variant with these axis values also takes."""
+        out: list[str] = []
+        for condition, overrides in self.settings_for.items():
+            key, _, text = condition.partition("=")
+            if key in settings and matches(settings[key], text):
+                out.extend(overrides)
+        return out
+
     @field_validator("overrides")
     @classmethod
     def _overrides_are_assignments(cls, overrides: list[str]) -> list[str]:
@@ -98,6 +126,14 @@ class Experiment(BaseModel):
         if self.plot_x is not None:
             return self.plot_x
         return next((key for key in self.axes if key.rsplit(".", 1)[-1] == "steps"), None)
+
+
+def matches(value: Any, text: str) -> bool:
+    """Whether an axis value is the one `text` names (`4` names 4, `ar_prior` names 'ar_prior')."""
+    try:
+        return yaml.safe_load(text) == value
+    except yaml.YAMLError:
+        return False
 
 
 def load_experiment(path: str | Path, overrides: list[str] = ()) -> Experiment:

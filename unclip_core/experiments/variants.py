@@ -16,17 +16,26 @@ from .spec import Experiment
 
 @dataclass(frozen=True)
 class Variant:
-    """Axis key -> value, in the order the experiment lists its axes; an extra variant may set only some."""
+    """Axis key -> value, in the order the experiment lists its axes; an extra variant may set only some.
+
+    `implied` are the experiment's `settings_for` overrides that go with these values: they shape
+    the graph but are not columns of the table, so the label leaves them out.
+    """
 
     settings: tuple[tuple[str, Any], ...]
+    implied: tuple[str, ...] = ()
 
     @property
     def overrides(self) -> list[str]:
+        return [*self.axis_overrides, *self.implied]
+
+    @property
+    def axis_overrides(self) -> list[str]:
         return [f"{key}={format_value(value)}" for key, value in self.settings]
 
     @property
     def label(self) -> str:
-        return " ".join(self.overrides)
+        return " ".join(self.axis_overrides)
 
     @property
     def slug(self) -> str:
@@ -53,7 +62,7 @@ def expand_variants(experiment: Experiment) -> list[Variant]:
     extra = [tuple((key, settings[key]) for key in keys if key in settings) for settings in experiment.variants]
     variants, seen = [], set()
     for settings in [*combinations, *extra]:
-        variant = Variant(settings)
+        variant = Variant(settings, tuple(experiment.implied(dict(settings))))
         if variant.label not in seen:  # a value listed twice is one variant, run once
             seen.add(variant.label)
             variants.append(variant)

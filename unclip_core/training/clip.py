@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -14,22 +15,34 @@ from ..graph import Graph
 from ..interfaces import Encoder
 from ..metrics import chance_retrieval, retrieval_accuracy
 from .config import StageConfig
+from .distributed import gather_objects, gather_rows
 from .stage_module import StageModule
 from .stages import data_module, export_stage, fit_stage, load_run_pipeline
 
 
-def contrastive_loss(image_embeddings: Tensor, text_embeddings: Tensor, logit_scale: Tensor, caption_ids: Tensor) -> Tensor:
-    """Symmetric InfoNCE. Pairs with identical captions (equal `caption_ids`) are all positives."""
-    logits = logit_scale * image_embeddings @ text_embeddings.T
-    same = (caption_ids[:, None] == caption_ids[None, :]).to(logits.dtype)
+def contrastive_loss(
+    image_embeddings: Tensor, text_embeddings: Tensor, logit_scale: Tensor, caption_ids: Tensor, *, across_processes: bool = True
+) -> Tensor:
+    """Symmetric InfoNCE. Pairs with identical captions (equal `caption_ids`) are all positives.
+
+    With several processes, each scores its own images and captions against every process's
+    (gathered with gradients), as open_clip does: the mean of the processes' losses, and of
+    their gradients, is the loss of the global batch, with all of its negatives, on one device.
+    """
+    gather = gather_rows if across_processes else (lambda rows: rows)
+    all_images, all_texts, all_ids = gather(image_embeddings), gather(text_embeddings), gather(caption_ids)
+    image_logits = logit_scale * image_embeddings @ all_texts.T
+    text_logits = logit_scale * text_embeddings @ all_images.T
+    same = (caption_ids[:, None] == all_ids[None, :]).to(image_logits.dtype)
     targets = same / same.sum(-1, keepdim=True)
-    return (F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets)) / 2
+    return (F.cross_entropy(image_logits, targets) + F.cross_entropy(text_logits, targets)) / 2
 
 
 def caption_ids(captions: list[str], device: torch.device) -> Tensor:
-    """One integer per distinct caption, so equal captions compare equal as tensors."""
-    index: dict[str, int] = {}
-    return torch.tensor([index.setdefault(c, len(index)) for c in captions], device=device)
+    """One integer per distinct caption, the same in every process (a hash of the text, not
+    Python's per-process salted one), so equal captions compare equal across a gathered batch."""
+    return torch.tensor([int.from_bytes(hashlib.blake2b(c.encode(), digest_size=7).digest(), "big") for c in captions],
+                        dtype=torch.long, device=device)
 
 
 class CLIPModule(StageModule):
@@ -72,13 +85,16 @@ class CLIPModule(StageModule):
     def on_validation_epoch_end(self) -> None:
         if not self._val_captions:
             return
-        images, texts = torch.cat(self._val_images), torch.cat(self._val_texts)
-        captions = self._val_captions
-        loss = contrastive_loss(images, texts, self.component.logit_scale, caption_ids(captions, images.device))
-        self.log("val/loss", loss)
+        # Retrieval ranks each image among every caption of the split, so every process scores
+        # the whole split (Lightning's sampler gives the processes equal shares).
+        images, texts = gather_rows(torch.cat(self._val_images)), gather_rows(torch.cat(self._val_texts))
+        captions = gather_objects(self._val_captions)
+        loss = contrastive_loss(images, texts, self.component.logit_scale, caption_ids(captions, images.device), across_processes=False)
+        # Equal on every process already; sync_dist only says so to Lightning.
+        self.log("val/loss", loss, sync_dist=True)
         for k in (1, 5):
-            self.log(f"val/i2t_top{k}", retrieval_accuracy(images, texts, captions, k))
-            self.log(f"val/i2t_top{k}_chance", chance_retrieval(captions, k))
+            self.log(f"val/i2t_top{k}", retrieval_accuracy(images, texts, captions, k), sync_dist=True)
+            self.log(f"val/i2t_top{k}_chance", chance_retrieval(captions, k), sync_dist=True)
         self._val_images.clear()
         self._val_texts.clear()
         self._val_captions.clear()

@@ -52,7 +52,7 @@ class DecoderModule(StageModule):
 
     def validation_step(self, batch, batch_idx: int) -> None:
         images, z_i, text = self.embed(batch)
-        self.log("val/loss", self.component.loss(images, z_i, text), batch_size=images.shape[0])
+        self.log("val/loss", self.component.loss(images, z_i, text), batch_size=images.shape[0], sync_dist=True)
 
 
 def train_decoder(graph: Graph, data: L.LightningDataModule | None = None) -> Path:

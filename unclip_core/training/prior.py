@@ -86,8 +86,12 @@ class PriorModule(StageModule):
             self._counts[key] = self._counts.get(key, 0) + len(z_i)
 
     def on_validation_epoch_end(self) -> None:
-        for key, total in self._sums.items():
-            self.log(f"val/{key}", total / self._counts[key])
+        keys = sorted(self._sums)
+        totals = torch.tensor([[self._sums[k], self._counts[k]] for k in keys], dtype=torch.float64, device=self.device)
+        if self._trainer is not None:  # every process's sums and counts: the mean over the whole split
+            totals = self._trainer.strategy.reduce(totals, reduce_op="sum")
+        for key, (total, count) in zip(keys, totals.tolist()):
+            self.log(f"val/{key}", total / count, sync_dist=True)  # equal on every process already
         self._sums, self._counts = {}, {}
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from ..atomic import atomic_file
 from ..errors import ConfigError
 from ..graph import Graph, Node
+from .distributed import is_main_process, main_process_writes
 from .stages import pipeline_dir
 
 MARKER = "finished.json"
@@ -57,6 +58,8 @@ def stages(graph: Graph) -> list[Stage]:
 
 def train_all(graph: Graph, log: Callable[[str], None] = print) -> Path:
     """Train every stage not yet finished; returns run_dir/pipeline, which then holds them all."""
+    if not is_main_process():  # the other ranks of a multi-process run train quietly
+        log = lambda message: None  # noqa: E731
     finished = read_marker(graph)
     for stage in stages(graph):
         if is_finished(graph, stage, finished):
@@ -155,9 +158,13 @@ def read_marker(graph: Graph) -> dict[str, dict]:
 def write_marker(graph: Graph, finished: dict[str, dict]) -> None:
     """Atomically: a crash while writing never marks a stage finished by accident."""
     run_dir = Path(graph.run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_file(run_dir / MARKER) as temporary:
-        temporary.write_text(json.dumps(finished, indent=2))
+
+    def write() -> None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_file(run_dir / MARKER) as temporary:
+            temporary.write_text(json.dumps(finished, indent=2))
+
+    main_process_writes(write)
 
 
 def _stateless_prior(graph: Graph) -> bool:

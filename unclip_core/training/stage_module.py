@@ -66,7 +66,7 @@ class StageModule(L.LightningModule):
     def log_on_logging_steps(self, name: str, value: Tensor, batch: dict[str, Any]) -> None:
         """Log a step value only on steps the logger writes: other steps hand Lightning nothing."""
         if self.is_logging_step():
-            self.log(name, value.detach(), batch_size=batch_size_of(batch))
+            self.log(name, value.detach(), batch_size=batch_size_of(batch), sync_dist=True)  # the mean over processes
 
     def stop_if_diverged(self, loss: Tensor) -> None:
         """A NumericalError once any loss so far was NaN or infinite, looked at on logging steps
@@ -122,6 +122,12 @@ class StageModule(L.LightningModule):
         return self.channels_last and self.device.type == "cuda"
 
     def on_fit_start(self) -> None:
+        trainer = self._trainer
+        if trainer is not None and trainer.world_size > 1:
+            # Every process was seeded alike, so that they build the same weights; from here on
+            # each draws its own noise and timesteps, or the processes would noise their halves
+            # of the global batch identically. (After DDP's broadcast of rank 0's weights.)
+            torch.manual_seed(torch.initial_seed() + trainer.global_rank)
         if self._use_channels_last():
             self.component.to(memory_format=torch.channels_last)
 

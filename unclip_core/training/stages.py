@@ -14,6 +14,7 @@ from ..pipeline import Pipeline
 from ..plugins import get_registry
 from ..weights import load_module, save_folder
 from .columns import Tokenizer
+from .distributed import main_process_writes
 from .data import DeviceDataModule, PairDataModule, fits_on_device
 from .stage_module import StageModule
 from .trainer import make_trainer, resume_path
@@ -104,4 +105,6 @@ def export_stage(graph: Graph, pipeline: Pipeline, stem: str) -> Path:
     )
     keep = {"encoder", "prior", "decoder", *(f"upsampler_{i}" for i in range(len(upsamplers)))}
     stateful = {s: m for s, m in modules.items() if s in ready and s in keep and m.state_dict()}
-    return save_folder(folder, subset.to_yaml(), stateful)
+    # Every process holds the same weights after a fit; one writes them and the rest wait to read.
+    main_process_writes(lambda: save_folder(folder, subset.to_yaml(), stateful))
+    return folder

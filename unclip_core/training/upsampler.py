@@ -35,7 +35,7 @@ class UpsamplerModule(StageModule):
 
     def validation_step(self, batch, batch_idx: int) -> None:
         images = self.target_images(batch)
-        self.log("val/loss", self.component.loss(images), batch_size=images.shape[0])
+        self.log("val/loss", self.component.loss(images), batch_size=images.shape[0], sync_dist=True)
 
 
 def train_upsampler(graph: Graph, stage_index: int | None = None, data: L.LightningDataModule | None = None) -> Path:
