@@ -111,3 +111,14 @@ def test_only_rank_zero_writes_and_speaks(runs):
     assert not [p for p in runs["two"].rglob("*") if p.name.startswith(".")]  # no staging left behind
     pipeline = Pipeline.from_pretrained(str(runs["two"] / "pipeline"))  # checksums verified
     assert pipeline.components.decoder is not None
+
+
+def test_sharded_training_is_refused_with_one_line(tmp_path, capsys):
+    """FSDP would leave each process one shard of the weights to export: refused before any work."""
+    from unclip_core.cli import main
+
+    assert main(["train", "decoder", "--config", str(ROOT / "configs" / "tiny.yaml"), "trainer.strategy=fsdp", "trainer.devices=2",
+                 f"run_dir={tmp_path / 'run'}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "trainer.strategy=fsdp" in err and "trainer.strategy=ddp" in err, err
+    assert not (tmp_path / "run" / "pipeline").exists()

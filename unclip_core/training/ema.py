@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import lightning as L
+from lightning.pytorch.strategies import DDPStrategy
 import torch
 from torch import nn
 
@@ -47,6 +48,17 @@ class EMA(L.Callback):
         # The decay is a host float from a host counter: the update never waits on the device.
         torch._foreach_lerp_(*self._pairs, 1 - self.current_decay())
         self.updates += 1
+
+    @torch.no_grad()
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Under DDP every process must end with the same average (rank 0's is exported, the
+        others' go on to the next stage): one all-gather of per-tensor sums checks that."""
+        if trainer.world_size == 1 or not isinstance(trainer.strategy, DDPStrategy) or not self.shadow:
+            return
+        sums = torch.stack([value.double().sum() for value in self.shadow.values()])
+        everyone = trainer.strategy.all_gather(sums)
+        if not all(torch.equal(everyone[0], other) for other in everyone[1:]):
+            raise RuntimeError("the EMA weights differ between processes after training; every process must update them alike")
 
     def on_validation_start(self, trainer, pl_module) -> None:
         if self.shadow is not None and not trainer.sanity_checking:

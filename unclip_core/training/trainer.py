@@ -38,6 +38,13 @@ def make_trainer(
     if settings.max_time is not None:  # whichever of max_steps and max_time comes first ends the stage
         kwargs["max_time"] = settings.max_time
     kwargs.setdefault("max_steps", 1000)
+    strategy = str(kwargs.get("strategy", "auto"))
+    if "fsdp" in strategy.lower():
+        # After an FSDP fit each process holds a shard of the weights, and the export would save that.
+        raise ConfigError(
+            f"trainer.strategy={strategy}: training with sharded weights is not supported yet (its export would save one shard); "
+            "use trainer.strategy=ddp, which every stage of the bundled graphs fits"
+        )
     if kwargs.get("precision", "auto") == "auto":
         kwargs["precision"] = auto_precision(str(kwargs.get("accelerator", "auto")))
     kwargs.setdefault("default_root_dir", str(root))
