@@ -1,4 +1,4 @@
-"""Training on several processes (Lightning's DDP or FSDP): who writes, and gathering across ranks.
+"""Training on several processes (Lightning's DDP): who writes, and gathering across ranks.
 
 Every process runs the same command. Lightning's launcher starts the other ranks as copies of
 the first, torchrun and SLURM start them all; each then trains its share of every batch. Files
