@@ -76,6 +76,8 @@ def test_two_samplers_by_two_step_counts_fill_every_metric_then_are_skipped(tiny
         for column in expected:
             assert math.isfinite(float(row[column])), (column, row)
         assert row["clip_score_std"] != ""  # two seeds: a spread per metric
+        # ... and a 95% interval of the mean: Student's t with 1 degree of freedom, 12.706 standard errors
+        assert math.isclose(float(row["clip_score_ci95"]), 12.706 * float(row["clip_score_std"]) / math.sqrt(2), rel_tol=1e-9)
         assert float(row["seconds_per_image"]) > 0 and float(row["peak_memory_mib"]) > 0
     assert {(r["decoder.sampler.type"], r["decoder.sampler.steps"]) for r in rows} == {
         ("ddim", "2"), ("ddim", "3"), ("dpmpp_2m", "2"), ("dpmpp_2m", "3")}

@@ -16,7 +16,7 @@ import matplotlib.ticker
 matplotlib.use("Agg")  # files only: no display, and safe in worker processes
 import matplotlib.pyplot as plt  # noqa: E402
 
-from .tables import metric_columns, value  # noqa: E402
+from .tables import interval, metric_columns, value  # noqa: E402
 from .variants import Variant  # noqa: E402
 
 
@@ -48,7 +48,7 @@ def _families(records: list[dict[str, Any]], x_axis: str | None) -> dict[str, li
 def _plot(families, x_of, x_label: str, column: str, path: Path) -> Path:
     figure, axes = plt.subplots(figsize=(6.4, 4.4))
     for family, members in families.items():
-        points = [(x_of(r), value(r, column), r.get("metrics_std", {}).get(column)) for r in members]
+        points = [(x_of(r), value(r, column), interval(r, column)) for r in members]
         points = [p for p in points if not math.isnan(p[1])]
         if not points:
             continue

@@ -12,6 +12,20 @@ from typing import Any
 # Columns every record has, whichever metrics ran; both are better low.
 COST_COLUMNS = {"seconds_per_image": "lower", "peak_memory_mib": "lower"}
 
+# Student's t at 0.975 for 1-30 degrees of freedom: the 95% interval of a mean of few seeds is
+# wide (3 seeds: 4.30 standard errors, not 1.96).
+T_975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+         2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
+
+
+def interval(record: dict[str, Any], column: str) -> float | None:
+    """Half-width of the 95% confidence interval of the column's mean over the record's seeds."""
+    spread, seeds = record.get("metrics_std", {}).get(column), record.get("seeds", 1)
+    if spread is None or seeds < 2:
+        return None
+    t = T_975[seeds - 2] if seeds - 1 <= len(T_975) else 1.96
+    return t * spread / math.sqrt(seeds)
+
 
 def metric_columns(records: list[dict[str, Any]]) -> list[str]:
     """Metric columns in the order they first appear."""
@@ -50,7 +64,8 @@ def sorted_records(records: list[dict[str, Any]], axes: list[str]) -> list[dict[
 def write_csv(records: list[dict[str, Any]], axes: list[str], path: Path) -> Path:
     columns = metric_columns(records)
     with_std = any(record.get("metrics_std") for record in records)
-    header = [*axes, *columns, *([f"{c}_std" for c in columns] if with_std else []), *COST_COLUMNS, "images", "trained"]
+    spreads = ([f"{c}_std" for c in columns] + [f"{c}_ci95" for c in columns]) if with_std else []
+    header = [*axes, *columns, *spreads, *COST_COLUMNS, "images", "trained"]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
@@ -59,6 +74,7 @@ def write_csv(records: list[dict[str, Any]], axes: list[str], path: Path) -> Pat
         row += [value(record, c) for c in columns]
         if with_std:
             row += [record.get("metrics_std", {}).get(c, "") for c in columns]
+            row += [_blank_if_none(interval(record, c)) for c in columns]
         row += [record[c] for c in COST_COLUMNS] + [record["images"], " ".join(record["trained"])]
         writer.writerow(row)
     return _write(path, buffer.getvalue())
@@ -73,7 +89,7 @@ def write_markdown(records: list[dict[str, Any]], axes: list[str], path: Path, t
         cells = [str(record["settings"].get(a, "—")) for a in axes]
         for column in columns:
             text = _number(value(record, column))
-            spread = record.get("metrics_std", {}).get(column)
+            spread = interval(record, column)
             if spread is not None:
                 text += f" ± {_number(spread)}"
             if best[column] is not None and value(record, column) == best[column]:
@@ -87,7 +103,8 @@ def write_markdown(records: list[dict[str, Any]], axes: list[str], path: Path, t
     seeds = max((record.get("seeds", 1) for record in records), default=1)
     notes = [f"{len(records)} variants; best of each column in bold; — is an axis a variant leaves at the base's value."]
     if seeds > 1:
-        notes.append(f"Metrics are means over {seeds} seeds ± their standard deviation.")
+        notes.append(f"Metrics are means over {seeds} seeds ± the half-width of their 95% confidence interval (Student's t; "
+                     "results.csv also has the standard deviation).")
     notes.append("`trained`: stages this variant trained itself; the others are the base model's.")
     return _write(path, "\n".join([*lines, "", *notes, ""]))
 
@@ -97,6 +114,10 @@ def _best(records: list[dict[str, Any]], column: str, direction: str | None) -> 
     if direction is None or len(set(numbers)) < 2:  # nothing to single out when every value ties
         return None
     return max(numbers) if direction == "higher" else min(numbers)
+
+
+def _blank_if_none(x: float | None) -> float | str:
+    return "" if x is None else x
 
 
 def _number(x: float) -> str:
