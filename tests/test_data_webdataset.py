@@ -150,8 +150,9 @@ def test_export_with_embeddings_stores_the_encoders_vectors(tmp_path):
 
 # ---- several processes x several workers (gloo, on the CPU) --------------------------------
 
-def read_as_rank(rank: int, world: int, port: int, urls: str, settings: dict, out: str) -> None:
-    """One process of a 2-process group: two epochs of batches through 2 DataLoader workers."""
+def read_as_rank(rank: int, world: int, port: int, jobs: dict, out: str) -> None:
+    """One process of a 2-process group: for each job (urls, settings), two epochs of batches
+    through 2 DataLoader workers."""
     import json
     import os
 
@@ -160,42 +161,48 @@ def read_as_rank(rank: int, world: int, port: int, urls: str, settings: dict, ou
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=world)
     try:
-        source = WebDatasetSource(WebDatasetConfig(urls=urls, image_size=32, batch_size=4, num_workers=2, **settings))
-        loader = PairDataModule(source).train_dataloader()
-        epochs = [[list(batch["key"]) for batch in loader] for _ in range(2)]
-        (Path(out) / f"rank{rank}.json").write_text(json.dumps(epochs))
+        for name, (urls, settings) in jobs.items():
+            source = WebDatasetSource(WebDatasetConfig(urls=urls, image_size=32, batch_size=4, num_workers=2, **settings))
+            loader = PairDataModule(source).train_dataloader()
+            epochs = [[list(batch["key"]) for batch in loader] for _ in range(2)]
+            (Path(out) / f"{name}-rank{rank}.json").write_text(json.dumps(epochs))
     finally:
         dist.destroy_process_group()
 
 
-def read_on_two_processes(tmp_path, urls: str, **settings) -> list[list[list[list[str]]]]:
-    """rank -> epoch -> batch -> keys; a process still running after two minutes is a hang."""
+@pytest.fixture(scope="module")
+def read_on_two_processes(tmp_path_factory, exported) -> dict:
+    """job -> rank -> epoch -> batch -> keys, for 40 samples in 3 shards, in 8, and resampled;
+    a process still running after three minutes is a hang."""
     import json
     import socket
 
     import torch.multiprocessing as mp
 
+    root = tmp_path_factory.mktemp("ranks")
+    jobs = {"resampled": (str(exported / "train" / "shard-{000000..000005}.tar"), {"resampled": True, "epoch_samples": 48})}
+    for shard_size, shards in [(14, 3), (5, 8)]:
+        out = root / f"shards{shards}"
+        assert main(["data", "export", "--data", "shapes", "--out", str(out), "--shard-size", str(shard_size), "--split", "train", *SHAPES]) == 0
+        jobs[f"{shards} shards"] = (str(out / "train" / f"shard-{{000000..{shards - 1:06d}}}.tar"), {"shuffle_buffer": 8})
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    context = mp.start_processes(read_as_rank, args=(2, port, urls, settings, str(tmp_path)), nprocs=2, join=False, start_method="spawn")
-    deadline = time.monotonic() + 120
+    context = mp.start_processes(read_as_rank, args=(2, port, jobs, str(root)), nprocs=2, join=False, start_method="spawn")
+    deadline = time.monotonic() + 180
     while not context.join(timeout=1):
         if time.monotonic() > deadline:
             for process in context.processes:
                 process.kill()
-            pytest.fail("reading on 2 processes x 2 workers did not finish in 2 minutes (a hang)")
-    return [json.loads((tmp_path / f"rank{rank}.json").read_text()) for rank in range(2)]
+            pytest.fail("reading on 2 processes x 2 workers did not finish in 3 minutes (a hang)")
+    return {name: [json.loads((root / f"{name}-rank{rank}.json").read_text()) for rank in range(2)] for name in jobs}
 
 
-@pytest.mark.parametrize("shard_size, shards", [(14, 3), (5, 8)])
-def test_two_processes_by_two_workers_read_every_sample_once_per_epoch(tmp_path, shard_size, shards):
+@pytest.mark.parametrize("shards", [3, 8])
+def test_two_processes_by_two_workers_read_every_sample_once_per_epoch(read_on_two_processes, shards):
     """Fewer shards (3) than the 4 readers, or more (8): each epoch covers the 40 samples once,
     and both processes take the same number of steps (else DDP would wait forever)."""
-    out = tmp_path / "shards"
-    assert main(["data", "export", "--data", "shapes", "--out", str(out), "--shard-size", str(shard_size), "--split", "train", *SHAPES]) == 0
-    urls = str(out / "train" / f"shard-{{000000..{shards - 1:06d}}}.tar")
-    ranks = read_on_two_processes(tmp_path, urls, shuffle_buffer=8)
+    ranks = read_on_two_processes[f"{shards} shards"]
     for epoch in range(2):
         assert len(ranks[0][epoch]) == len(ranks[1][epoch]), "the processes took different numbers of steps"
         keys = [key for rank in ranks for batch in rank[epoch] for key in batch]
@@ -203,9 +210,8 @@ def test_two_processes_by_two_workers_read_every_sample_once_per_epoch(tmp_path,
     assert ranks[0][0] != ranks[0][1]  # a new order each epoch
 
 
-def test_resampled_shards_give_every_process_the_same_steps(tmp_path, exported):
-    urls = str(exported / "train" / "shard-{000000..000005}.tar")
-    ranks = read_on_two_processes(tmp_path, urls, resampled=True, epoch_samples=48)
+def test_resampled_shards_give_every_process_the_same_steps(read_on_two_processes):
+    ranks = read_on_two_processes["resampled"]
     for epoch in range(2):
         assert [sum(map(len, rank[epoch])) for rank in ranks] == [24, 24]
         assert len(ranks[0][epoch]) == len(ranks[1][epoch])
