@@ -277,3 +277,27 @@ def test_impossible_configs_name_the_fix():
 def _few_pairs(n):
     z_i, text = synthetic_prior_task(SPEC, n, seed=0)
     return z_i, text.embedding
+
+
+def test_ar_prior_starts_learning_within_200_steps():
+    """Code embeddings start at the scale of the positions: with nn.Embedding's N(0, 1) they drowned
+    the position, the only thing that says which component comes next, and the loss stayed near
+    uniform (3.21 nats after 200 steps here, against 2.38 now; on shapes, 1,000 steps)."""
+    import math
+
+    from unclip_core.interfaces import TextEncoding
+
+    torch.manual_seed(0)
+    prior = build_component("prior", {**AR, "temperature": 1.0}, spec=SPEC)
+    z, text = synthetic_prior_task(SPEC, 4096, seed=0)
+    prior.fit_statistics(z, text.embedding)
+    optimizer = torch.optim.AdamW(prior.parameters(), lr=1e-3)
+    order, losses = torch.Generator().manual_seed(0), []
+    for _ in range(200):
+        rows = torch.randint(0, 4096, (64,), generator=order)
+        loss = prior.loss(z[rows], TextEncoding(text.embedding[rows], text.tokens[rows], text.mask[rows]))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert sum(losses[-20:]) / 20 < 0.8 * math.log(AR["buckets"]), losses[-20:]

@@ -66,6 +66,11 @@ class ARPrior(Prior):
         self.codes = nn.Embedding(config.buckets, width)
         # Prefix (caption tokens, z_t, dot), then every code but the last.
         self.positions = nn.Parameter(torch.randn(spec.context_length + 2 + comps - 1, width) * 0.02)
+        # Codes start as small as their positions (nn.Embedding's own init is 50x larger). The
+        # position is all that says which component comes next; drowned by the code, it took
+        # the network 1,000 of 2,500 steps on shapes to start learning (docs/priors.md).
+        for table in (self.dot, self.codes):
+            nn.init.normal_(table.weight, std=0.02)
         self.transformer = CausalTransformer(width, config.depth, config.heads, config.dropout)
         self.head = nn.Linear(width, config.buckets)
         self.register_buffer("pca_mean", torch.zeros(spec.embed_dim))
