@@ -21,7 +21,7 @@ The experiment file (YAML):
   combine: product               # or zip: the i-th value of every axis together
   variants: [{AXIS: VALUE}]      # more variants beside the combinations, each setting some axes
   settings_for:                  # overrides that go with one axis value (keys only that type has)
-    prior.type=ar_prior: [prior.buckets=32]
+    decoder.sampler.type=SAMPLER_A: [decoder.sampler.OPTION=VALUE]
   prompts: SOURCE:SPLIT          # e.g. a data set's val split; or a list of strings; or a text file
   max_prompts: 32
   seeds: [0, 1]

@@ -32,7 +32,7 @@ class Experiment(BaseModel):
         [], description="More variants after the axes' combinations, each setting some of the axes (e.g. a baseline that takes no part in the product)."
     )
     settings_for: dict[str, list[str]] = Field(
-        {}, description="Overrides that go with one axis value, 'axis=value' -> [key=value, ...]: settings only one type accepts (prior.type=ar_prior -> [prior.components=24])."
+        {}, description="Overrides that go with one axis value, 'axis=value' -> [key=value, ...]: settings only one type accepts (e.g. an option of one sampler)."
     )
     prompts: list[str] | str = Field(
         description="A list, a text file (one prompt a line), a data set split like shapes:val, or a list of splits [shapes:train, shapes:val]."
@@ -129,7 +129,7 @@ class Experiment(BaseModel):
 
 
 def matches(value: Any, text: str) -> bool:
-    """Whether an axis value is the one `text` names (`4` names 4, `ar_prior` names 'ar_prior')."""
+    """Whether an axis value is the one `text` names (`4` names 4, `abc` names 'abc')."""
     try:
         return yaml.safe_load(text) == value
     except yaml.YAMLError:
