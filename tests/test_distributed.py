@@ -45,8 +45,10 @@ def runs(tmp_path_factory) -> dict:
     two, one = root / "two", root / "one"
 
     # Two processes, killed (the whole process group) once the decoder has saved a checkpoint.
-    killed = subprocess.Popen(command(two, TWO_PROCESSES), cwd=ROOT, env=ENV, start_new_session=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = root / "killed.log"  # a file, not a pipe: a full pipe nobody reads would stall the run
+    with log.open("w") as output:
+        killed = subprocess.Popen(command(two, TWO_PROCESSES), cwd=ROOT, env=ENV, start_new_session=True,
+                                  stdout=output, stderr=subprocess.STDOUT)
     checkpoint = two / "decoder" / "checkpoints" / "last.ckpt"
     deadline = time.monotonic() + 600
     while not checkpoint.is_file() and killed.poll() is None and time.monotonic() < deadline:
@@ -54,7 +56,8 @@ def runs(tmp_path_factory) -> dict:
     time.sleep(0.5)  # let the write of the checkpoint end
     ended_early = killed.poll()
     os.killpg(killed.pid, signal.SIGKILL)
-    first_output = killed.communicate()[0]
+    killed.wait()
+    first_output = log.read_text()
     assert ended_early is None, f"the run ended by itself (status {ended_early}) before it could be killed:\n{first_output[-3000:]}"
 
     resumed = subprocess.run(command(two, TWO_PROCESSES), cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=900)
