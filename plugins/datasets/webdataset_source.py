@@ -188,6 +188,8 @@ class ShardStream(IterableDataset):
         self.epoch = 0
         self.rank, self.ranks = _processes()  # made by train_dataloader(), once the processes have met
         self._sizes: list[int] | None = None
+        if (self.ranks > 1 and not resampled) or (resampled and epoch_samples is None):
+            self.sizes()  # here, once: DataLoader workers get them with their copy, and a missing count fails now
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
