@@ -4,6 +4,7 @@ import csv
 import json
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,11 +14,12 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 from unclip_core.cli import main
 from unclip_core.experiments.runner import Comparison
 from unclip_core.experiments.spec import validate_experiment
+from unclip_core.weights import sha256_of
 
 from .conftest import ROOT
 
@@ -170,6 +172,29 @@ def test_a_prior_type_axis_trains_only_the_prior(tiny_model, tmp_path):
             assert not (run_dir / stage).exists(), f"{prior_type} trained the {stage} again"
         assert "copied_from" in json.loads((run_dir / "finished.json").read_text())["decoder"]
     assert (runs["ar_prior"] / "prior" / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_new_weights_under_the_same_name_are_measured_and_trained_again(tiny_model, tmp_path):
+    """Records and training runs belong to the base's weights, not to its name: a model folder
+    updated in place (as a registered model is when it gets a new version) is measured again."""
+    model, out = tmp_path / "model", tmp_path / "out"
+    shutil.copytree(tiny_model, model)
+    exp = experiment(model=str(model), axes={"prior.type": ["text_as_image"]}, prompts=["a red circle"])
+    run(exp, out)
+    messages = []
+    run(exp, out, messages)
+    assert sum("finished earlier; skipping" in m for m in messages) == 1, messages
+    decoder = load_file(model / "decoder.safetensors")  # the decoder's next version, saved in place
+    save_file({name: tensor * 1.01 for name, tensor in decoder.items()}, model / "decoder.safetensors")
+    sums = json.loads((model / "checksums.json").read_text())
+    (model / "checksums.json").write_text(json.dumps({**sums, "decoder.safetensors": sha256_of(model / "decoder.safetensors")}))
+    messages = []
+    run(exp, out, messages)
+    assert not any("finished earlier" in m for m in messages), messages
+    runs = sorted(out.glob("trained/*"))
+    assert len(runs) == 2  # the baseline's run again, with a copy of the new decoder
+    copies = [load_file(r / "pipeline" / "decoder.safetensors") for r in runs]
+    assert sum(all(torch.equal(c[k], decoder[k] * 1.01) for k in decoder) for c in copies) == 1
 
 
 def write(tmp_path, spec) -> str:

@@ -12,6 +12,7 @@ Layout of the output folder:
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from ..interfaces import Metric, Samples
 from ..pipeline import Pipeline, resolve_model
 from ..plugins import get_registry
 from ..registry import Registry
-from ..weights import GRAPH_FILE, verify_folder
+from ..weights import CHECKSUM_FILE, GRAPH_FILE, verify_folder
 from .measure import Usage, measured
 from .plots import write_plots
 from .prompts import PromptSet, load_prompts
@@ -67,11 +68,12 @@ class Comparison:
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "experiment.yaml").write_text(yaml.safe_dump(self.experiment.model_dump(mode="json"), sort_keys=False))
         base_source, base_folder, raw = self.base()
+        base_id = base_identity(base_source, base_folder)
         base_graph = graph_from_dict(OmegaConf.create(raw))
         prompts = load_prompts(self.experiment.prompts, base_graph, self.registry, self.experiment.max_prompts)
         check_metric_needs(self.metrics, prompts, base_graph)
-        plans = [self.plan(variant, raw, base_graph, base_source) for variant in expand_variants(self.experiment)]
-        store = RecordStore(self.out / "variants", self.fingerprint(base_source, prompts))
+        plans = [self.plan(variant, raw, base_graph, base_id) for variant in expand_variants(self.experiment)]
+        store = RecordStore(self.out / "variants", self.fingerprint(base_id, prompts))
         records: dict[str, dict[str, Any]] = {}
         bar = tqdm(plans, desc="variants", unit="variant", disable=not self.progress)
         for plan in bar:
@@ -107,7 +109,7 @@ class Comparison:
             raw.encoder.pretrained = None  # as Pipeline.from_pretrained does: the folder's weights win
         return source, folder, raw
 
-    def plan(self, variant: Variant, raw: Any, base_graph: Graph, base_source: str) -> Plan:
+    def plan(self, variant: Variant, raw: Any, base_graph: Graph, base_id: str) -> Plan:
         overrides = [*self.experiment.overrides, *variant.overrides]
         try:
             graph = graph_from_dict(OmegaConf.create(OmegaConf.to_container(raw)), overrides)
@@ -115,14 +117,14 @@ class Comparison:
             raise ConfigError(f"axes: variant '{variant.label}' does not make a valid graph: {exc}") from None
         retrain = stages_to_train(base_graph, graph)
         if retrain:  # one run per distinct thing to train, shared by the variants that sample it differently
-            key = training_key(base_source, graph, retrain)
+            key = training_key(base_id, graph, retrain)
             graph = graph_from_dict(OmegaConf.create(OmegaConf.to_container(raw)), [*overrides, f"run_dir={self.out / 'trained' / key}"])
         return Plan(variant, graph, retrain)
 
-    def fingerprint(self, base_source: str, prompts: PromptSet) -> str:
+    def fingerprint(self, base_id: str, prompts: PromptSet) -> str:
         e = self.experiment
         return fingerprint({
-            "base": base_source, "overrides": e.overrides, "settings_for": e.settings_for, "prompts": prompts.prompts,
+            "base": base_id, "overrides": e.overrides, "settings_for": e.settings_for, "prompts": prompts.prompts,
             "references": prompts.references is not None, "seeds": e.seeds, "images_per_prompt": e.images_per_prompt,
             "batch_size": e.batch_size, "metrics": e.metrics, "device": str(self.device),
         })
@@ -212,6 +214,14 @@ def check_metric_needs(metrics: list[Metric], prompts: PromptSet, graph: Graph) 
             )
         if metric.needs_prior and graph.prior is None:
             raise ConfigError(f"metrics.{i}: '{metric.name}' needs a prior and the base pipeline has none")
+
+
+def base_identity(source: str, folder: Path) -> str:
+    """The base's name and a digest of its weights' checksums. Records and training runs are
+    keyed by it, so new weights under the same name (a registered model updated in place) are
+    measured again instead of being reused from the old weights' run."""
+    checksums = folder / CHECKSUM_FILE
+    return f"{source}@{fingerprint(json.loads(checksums.read_text()))}" if checksums.is_file() else source
 
 
 def resolve_device(name: str) -> torch.device:
