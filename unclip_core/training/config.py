@@ -36,6 +36,9 @@ class StageConfig(BaseModel):
         description="Batch size lr and warmup_steps were tuned at; other batch sizes scale both by sqrt(batch / reference). Null: used as given.",
     )
     compile: bool = Field(False, description="torch.compile the stage's loss (forward and backward).")
+    activation_checkpointing: bool = Field(
+        False, description="Recompute each block's activations in the backward pass instead of keeping them: less memory, more compute.",
+    )
     feed: Feed = Field("auto", description="auto, device (split held on the training device) or loader (DataLoader).")
 
 

@@ -9,6 +9,8 @@ from lightning.pytorch.strategies import DDPStrategy
 import torch
 from torch import nn
 
+from .sharding import full, shard_like
+
 
 class EMA(L.Callback):
     """Keeps an EMA of `pl_module.component`; swaps it in for validation and `apply()`.
@@ -21,8 +23,9 @@ class EMA(L.Callback):
         self.updates = 0
         self.shadow: dict[str, torch.Tensor] | None = None
         self._backup: dict[str, torch.Tensor] | None = None
-        # Paired (average, live weight) lists, built once per fit: one _foreach_lerp_ per step.
-        self._pairs: tuple[list[torch.Tensor], list[torch.Tensor]] | None = None
+        # Paired (average, live weight) lists, built once per fit: one _foreach_lerp_ per step (two
+        # under FSDP, where sharded weights and whole buffers cannot share one call).
+        self._pairs: list[tuple[list[torch.Tensor], list[torch.Tensor]]] | None = None
 
     def current_decay(self) -> float:
         """Warm up from 0: early on the average would otherwise be mostly the random init."""
@@ -38,15 +41,21 @@ class EMA(L.Callback):
         current = self._floating_state(pl_module.component)
         if self.shadow is None:
             self.shadow = {k: v.detach().clone() for k, v in current.items()}
-        else:  # restored from a checkpoint, possibly on another device
-            self.shadow = {k: v.to(pl_module.device) for k, v in self.shadow.items()}
-        keys = list(self.shadow)
-        self._pairs = ([self.shadow[k] for k in keys], [current[k] for k in keys])
+        else:  # restored from a checkpoint (whole tensors), possibly on another device or sharded
+            self.shadow = {k: shard_like(v, current[k]) for k, v in self.shadow.items()}
+        groups: dict[type, tuple[list[torch.Tensor], list[torch.Tensor]]] = {}
+        for key, average in self.shadow.items():
+            averages, weights = groups.setdefault(type(average), ([], []))
+            averages.append(average)
+            weights.append(current[key])
+        self._pairs = list(groups.values())
 
     @torch.no_grad()
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         # The decay is a host float from a host counter: the update never waits on the device.
-        torch._foreach_lerp_(*self._pairs, 1 - self.current_decay())
+        weight = 1 - self.current_decay()
+        for averages, weights in self._pairs:
+            torch._foreach_lerp_(averages, weights, weight)
         self.updates += 1
 
     @torch.no_grad()
@@ -79,7 +88,9 @@ class EMA(L.Callback):
         module.load_state_dict(self.shadow, strict=False)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"decay": self.decay, "updates": self.updates, "shadow": self.shadow}
+        # Whole tensors, gathered under FSDP (every process saves a checkpoint's state alike).
+        shadow = None if self.shadow is None else {k: full(v) for k, v in self.shadow.items()}
+        return {"decay": self.decay, "updates": self.updates, "shadow": shadow}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.decay = state_dict["decay"]

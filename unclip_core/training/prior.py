@@ -30,6 +30,7 @@ class PriorModule(StageModule):
     """
 
     stage = "prior"
+    component_methods = ("loss", "sample")
 
     def __init__(self, prior: Prior, settings: StageConfig, encoder: Encoder | None = None, seed: int = 0) -> None:
         super().__init__(prior, settings, encoder=encoder)

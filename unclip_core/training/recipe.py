@@ -102,7 +102,7 @@ def check_unchanged(graph: Graph, name: str, entry: dict[str, Any]) -> None:
 
 
 # train.<stage> settings that change how a run is kept or computed, not what it learns.
-BOOKKEEPING = frozenset({"checkpoint_every_n_steps", "checkpoint_every_minutes", "compile", "feed"})
+BOOKKEEPING = frozenset({"checkpoint_every_n_steps", "checkpoint_every_minutes", "compile", "feed", "activation_checkpointing"})
 
 
 def learned_settings(graph: Graph, name: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from ..interfaces import Encoder, TextEncoding
 from .columns import to_float_images
 from .config import StageConfig
 from .optim import adamw_with_warmup
+from .sharding import ShardedDataParallel, checkpoint_blocks, gather_into, shard
 
 
 class StageModule(L.LightningModule):
@@ -29,6 +30,9 @@ class StageModule(L.LightningModule):
     channels_last: bool = False
     # The stage's key under the graph's `train:` section, for messages that name a setting.
     stage: str = "stage"
+    # What the stage calls on its component besides forward: under FSDP each such call gathers
+    # the component's own (not per-block) weights first.
+    component_methods: tuple[str, ...] = ("loss",)
 
     def __init__(self, component: nn.Module, settings: StageConfig, encoder: Encoder | None = None) -> None:
         super().__init__()
@@ -40,6 +44,7 @@ class StageModule(L.LightningModule):
         self.batch_size: int | None = None  # images per step on one device; set by fit_stage
         self._loss = torch.compile(self.step_loss) if settings.compile else self.step_loss
         self._diverged: Tensor | None = None  # on the device: was any loss so far NaN or infinite?
+        self._unsharded: tuple[nn.Module] | None = None  # the pipeline's component, while a sharded twin trains
 
     def step_loss(self, batch: dict[str, Any]) -> Tensor:
         """The training loss of one batch (compiled when the stage asks for it)."""
@@ -120,6 +125,29 @@ class StageModule(L.LightningModule):
     # ---- setup --------------------------------------------------------------------------
     def _use_channels_last(self) -> bool:
         return self.channels_last and self.device.type == "cuda"
+
+    def configure_model(self) -> None:
+        """Activation checkpointing (`train.<stage>.activation_checkpointing`), and under
+        `trainer.strategy: fsdp` a sharded twin of the component to train (sharding.py)."""
+        strategy = self._trainer.strategy if self._trainer is not None else None
+        if self._unsharded is not None or getattr(self, "_configured", False):
+            return  # called again (a second fit, or validate): the first call did the work
+        self._configured = True
+        sharded = isinstance(strategy, ShardedDataParallel)
+        if sharded:
+            self._unsharded = (self.component,)
+            self.component = shard(self.component, strategy, self.component_methods, bf16="bf16" in str(self._trainer.precision))
+        if self.settings.activation_checkpointing:
+            checkpoint_blocks(self.component)
+
+    def unshard(self) -> None:
+        """After a sharded fit: the pipeline's component, with the trained weights, back in place
+        (every process takes part). Nothing to do otherwise."""
+        if self._unsharded is None:
+            return
+        (component,) = self._unsharded
+        gather_into(self.component, component)
+        self.component, self._unsharded = component, None
 
     def on_fit_start(self) -> None:
         trainer = self._trainer

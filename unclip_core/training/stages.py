@@ -72,10 +72,11 @@ def fit_stage(
     module.batch_size = getattr(data, "batch_size", None)
     if isinstance(data, DeviceDataModule):
         data.features = module.frozen_features
-    trainer, ema = make_trainer(graph, stage, directory=directory)
+    trainer, ema = make_trainer(graph, stage, directory=directory, component=module.component)
     trainer.fit(module, datamodule=data, ckpt_path=resume_path(graph, directory or stage))
     if ema is not None:
         ema.apply(module.component)
+    module.unshard()
 
 
 def export_stage(graph: Graph, pipeline: Pipeline, stem: str) -> Path:

@@ -11,11 +11,14 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from torch import nn
 
 from ..errors import ConfigError
 from ..graph import Graph
 from .config import StageConfig
+from .distributed import is_main_process
 from .ema import EMA
+from .sharding import ShardedDataParallel, cannot_shard
 
 LOGGERS = {"csv": CSVLogger, "tensorboard": TensorBoardLogger}
 log = logging.getLogger("unclip.training")
@@ -26,10 +29,12 @@ def stage_dir(graph: Graph, stage: str) -> Path:
 
 
 def make_trainer(
-    graph: Graph, stage: str, callbacks: list[L.Callback] = (), directory: str | None = None
+    graph: Graph, stage: str, callbacks: list[L.Callback] = (), directory: str | None = None,
+    component: nn.Module | None = None,
 ) -> tuple[L.Trainer, EMA | None]:
     """Checkpoints every N steps into run_dir/<directory or stage>/checkpoints (with `last.ckpt`
-    for resume). `directory` separates stages that share settings, e.g. upsampler_0, upsampler_1."""
+    for resume). `directory` separates stages that share settings, e.g. upsampler_0, upsampler_1.
+    `component`, the module the stage trains, decides whether `trainer.strategy: fsdp` can shard it."""
     settings: StageConfig = getattr(graph.train, stage)
     kwargs: dict[str, Any] = dict(graph.trainer)
     root = stage_dir(graph, directory or stage)
@@ -39,12 +44,13 @@ def make_trainer(
         kwargs["max_time"] = settings.max_time
     kwargs.setdefault("max_steps", 1000)
     strategy = str(kwargs.get("strategy", "auto"))
-    if "fsdp" in strategy.lower():
-        # After an FSDP fit each process holds a shard of the weights, and the export would save that.
-        raise ConfigError(
-            f"trainer.strategy={strategy}: training with sharded weights is not supported yet (its export would save one shard); "
-            "use trainer.strategy=ddp, which every stage of the bundled graphs fits"
-        )
+    if strategy == "fsdp":
+        unshardable = component is not None and cannot_shard(component)
+        if unshardable and is_main_process():
+            log.warning(f"{stage}: {unshardable}; this stage trains replicated (ddp) instead")
+        kwargs["strategy"] = "ddp" if unshardable else ShardedDataParallel()
+    elif "fsdp" in strategy.lower():  # Lightning's own FSDP variants export one shard, and refuse CPUs
+        raise ConfigError(f"trainer.strategy={strategy}: unknown sharded strategy; use trainer.strategy=fsdp")
     if kwargs.get("precision", "auto") == "auto":
         kwargs["precision"] = auto_precision(str(kwargs.get("accelerator", "auto")))
     kwargs.setdefault("default_root_dir", str(root))
