@@ -35,8 +35,8 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
+from unclip_core.flops import train_step_flops
 from unclip_core.graph import build_node, load_graph
 from unclip_core.plugins import get_registry
 from unclip_core.training.clip import CLIPModule
@@ -138,12 +138,11 @@ def flops_per_image(module: L.LightningModule, batch: dict, device: torch.device
     module.to(device).train()
     batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
-    counter = FlopCounterMode(display=False)
-    with counter, autocast:
-        module.step_loss(batch).backward()
+    with autocast:
+        flops = train_step_flops(lambda: module.step_loss(batch))
     module.zero_grad(set_to_none=True)
     images = next(v.shape[0] for k, v in batch.items() if isinstance(v, torch.Tensor))
-    return counter.get_total_flops() / images
+    return flops / images
 
 
 def measure(args, stage: str, path: str, scale: int, device: torch.device, peak: float, tmp: Path) -> dict:

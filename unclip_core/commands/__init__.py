@@ -1,5 +1,5 @@
 """Subcommands of `unclip`. Each module has `add_parser(subparsers)` that sets `run=`."""
 
-from . import compare, config, data, edit, embed, generate, plugins, serve, train
+from . import compare, config, data, edit, embed, generate, plugins, serve, summary, train
 
-COMMANDS = [generate, edit, plugins, config, train, data, embed, compare, serve]
+COMMANDS = [generate, edit, plugins, config, summary, train, data, embed, compare, serve]
