@@ -60,3 +60,27 @@ def test_a_device_fed_step_makes_no_host_sync(name):
         finally:
             torch.cuda.set_sync_debug_mode("default")
     assert torch.isfinite(loss)
+
+
+def test_fsdp_on_one_gpu_trains_in_bf16_and_exports_whole_weights(tmp_path):
+    """`trainer.strategy=fsdp` on a GPU: bf16 mixed precision on the shards, and an export that
+    loads (its shapes those of an unsharded decoder)."""
+    import subprocess
+    import sys
+
+    from safetensors.torch import load_file
+
+    from unclip_core.pipeline import Pipeline
+
+    run_dir = tmp_path / "run"
+    done = subprocess.run(
+        [sys.executable, "-m", "unclip_core.cli", "train", "all", "--config", "configs/tiny.yaml", "upsamplers=[]",
+         "data.train_size=64", "data.batch_size=16", "trainer.max_steps=3", "trainer.limit_val_batches=0",
+         "trainer.num_sanity_val_steps=0", "trainer.strategy=fsdp", "trainer.devices=1", f"run_dir={run_dir}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    exported = load_file(run_dir / "pipeline" / "decoder.safetensors")
+    built = build(load_graph(ROOT / "configs/tiny.yaml", ["upsamplers=[]"])).decoder.state_dict()
+    assert {k: v.shape for k, v in exported.items()} == {k: v.shape for k, v in built.items()}
+    assert Pipeline.from_pretrained(str(run_dir / "pipeline")).components.decoder is not None

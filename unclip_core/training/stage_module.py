@@ -45,6 +45,7 @@ class StageModule(L.LightningModule):
         self._loss = torch.compile(self.step_loss) if settings.compile else self.step_loss
         self._diverged: Tensor | None = None  # on the device: was any loss so far NaN or infinite?
         self._unsharded: tuple[nn.Module] | None = None  # the pipeline's component, while a sharded twin trains
+        self._configured = False  # configure_model has run
 
     def step_loss(self, batch: dict[str, Any]) -> Tensor:
         """The training loss of one batch (compiled when the stage asks for it)."""
@@ -129,12 +130,11 @@ class StageModule(L.LightningModule):
     def configure_model(self) -> None:
         """Activation checkpointing (`train.<stage>.activation_checkpointing`), and under
         `trainer.strategy: fsdp` a sharded twin of the component to train (sharding.py)."""
-        strategy = self._trainer.strategy if self._trainer is not None else None
-        if self._unsharded is not None or getattr(self, "_configured", False):
+        if self._configured:
             return  # called again (a second fit, or validate): the first call did the work
         self._configured = True
-        sharded = isinstance(strategy, ShardedDataParallel)
-        if sharded:
+        strategy = self._trainer.strategy if self._trainer is not None else None
+        if isinstance(strategy, ShardedDataParallel):
             self._unsharded = (self.component,)
             self.component = shard(self.component, strategy, self.component_methods, bf16="bf16" in str(self._trainer.precision))
         if self.settings.activation_checkpointing:
@@ -156,7 +156,7 @@ class StageModule(L.LightningModule):
             # each draws its own noise and timesteps, or the processes would noise their halves
             # of the global batch identically. (After DDP's broadcast of rank 0's weights.)
             torch.manual_seed(torch.initial_seed() + trainer.global_rank)
-        if self._use_channels_last():
+        if self._use_channels_last() and self._unsharded is None:  # FSDP keeps its shards as it made them
             self.component.to(memory_format=torch.channels_last)
 
     def configure_optimizers(self):
