@@ -2,6 +2,7 @@
 
     python benchmarks/train_throughput.py                          # configs/emoji.yaml, this machine
     python benchmarks/train_throughput.py --device cuda --compile  # a GPU run (bf16 autocast)
+    python benchmarks/train_throughput.py --device cuda --compile reduce-overhead --stages decoder  # CUDA graphs
     python benchmarks/train_throughput.py --device cuda --scale 1 2 4 --stages decoder
     python benchmarks/train_throughput.py --set decoder.channels=64   # another size of the graph
 
@@ -106,7 +107,7 @@ def graph_for(args, stage: str, path: str, scale: int, tmp: Path):
         f"trainer.accelerator={'gpu' if args.device == 'cuda' else 'cpu'}", "trainer.devices=1",
         "trainer.precision=auto", "trainer.enable_model_summary=false", "trainer.enable_progress_bar=false",
         f"train.{stage}.feed={path}",
-        f"train.{stage}.compile={str(args.compile and path == 'device').lower()}",
+        f"train.{stage}.compile={args.compile if args.compile and path == 'device' else 'false'}",
         *args.overrides,
     ]
     if args.batch:
@@ -175,7 +176,7 @@ def measure(args, stage: str, path: str, scale: int, device: torch.device, peak:
               else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     return {
         "stage": stage, "path": path, "scale": scale, "batch": batch_size,
-        "compile": bool(getattr(graph.train, stage).compile),
+        "compile": compile_label(getattr(graph.train, stage).compile),
         "images_per_s": round(images_per_s, 3), "gflop_per_image": round(gflop, 3),
         "tflops": round(tflops, 4), "mfu_percent": round(100 * tflops / peak, 2),
         "data_share_percent": round(100 * clock.waiting / seconds, 2),
@@ -197,7 +198,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=None, help="images per step; default: the graph's (16 on a CPU)")
     parser.add_argument("--steps", type=int, default=None, help="timed steps (default 5 on a CPU, 50 on a GPU)")
     parser.add_argument("--warmup", type=int, default=None, help="untimed steps first (default 2 on a CPU, 10 on a GPU)")
-    parser.add_argument("--compile", action="store_true", help="torch.compile the loss on the device path")
+    parser.add_argument("--compile", nargs="?", const="default", default=None, metavar="MODE",
+                        help="torch.compile the loss on the device path (a mode: default, reduce-overhead for CUDA graphs, ...)")
     parser.add_argument("--rounds", type=int, default=None, help="measurements per row, the fastest kept (default 2 on a CPU, 1 on a GPU)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
@@ -232,6 +234,11 @@ def main() -> None:
     print_table(rows)
 
 
+def compile_label(setting) -> bool | str:
+    """A row's `compile`: false, true (torch.compile's default mode) or the mode's name."""
+    return True if setting in (True, "default") else setting
+
+
 def save(args, device: torch.device, peak: float, peak_source: str, rows: list[dict]) -> None:
     """Merge `rows` into the device's results file: rows of (stage, path, scale, compile) measured
     now replace earlier ones, so stages may be measured in separate runs."""
@@ -242,7 +249,7 @@ def save(args, device: torch.device, peak: float, peak_source: str, rows: list[d
     fresh = {key(row) for row in rows}
     merged = [row for row in kept if key(row) not in fresh] + rows
     order = {stage: i for i, stage in enumerate(STAGES)}
-    merged.sort(key=lambda row: (order[row["stage"]], row["scale"], row["compile"], row["path"] != "loader"))
+    merged.sort(key=lambda row: (order[row["stage"]], row["scale"], str(row["compile"]), row["path"] != "loader"))
     settings = {"config": args.config, "overrides": args.overrides, "steps": args.steps, "warmup": args.warmup, "rounds": args.rounds,
                 "peak_tflops": round(peak, 4), "peak_source": peak_source,
                 "precision": auto_precision("gpu" if device.type == "cuda" else "cpu")}

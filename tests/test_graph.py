@@ -45,6 +45,13 @@ def test_wrong_value_type_names_key_and_value(tiny_graph_dict):
         graph_from_dict(tiny_graph_dict, ["encoder.image_size=big"])
 
 
+def test_compile_takes_a_switch_or_a_torch_compile_mode(tiny_graph_dict):
+    assert graph_from_dict(tiny_graph_dict, ["train.decoder.compile=reduce-overhead"]).train.decoder.compile == "reduce-overhead"
+    assert graph_from_dict(tiny_graph_dict, ["train.decoder.compile=true"]).train.decoder.compile is True
+    with pytest.raises(ConfigError, match=r"train.decoder.compile: .*true, false or a torch.compile mode \(default, reduce-overhead"):
+        graph_from_dict(tiny_graph_dict, ["train.decoder.compile=fast"])
+
+
 def test_trainer_section_takes_only_lightning_arguments(tiny_graph_dict):
     with pytest.raises(ConfigError, match=r"unknown key 'trainer.max_step' \(did you mean 'max_steps'\?\)"):
         graph_from_dict(tiny_graph_dict, ["trainer.max_step=3"])

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # How a stage is fed: `device` holds the training split on the training device and draws batches
 # as indices; `loader` reads it through a DataLoader; `auto` picks `device` when the source
 # declares it fits in memory (and, on a GPU, when it takes under half the free memory).
 Feed = Literal["auto", "device", "loader"]
+# torch.compile's modes; `reduce-overhead` also replays each step as a CUDA graph on GPUs, which
+# the step allows because it never reads a value back from the device.
+CompileMode = Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"]
 
 
 class StageConfig(BaseModel):
@@ -35,11 +38,22 @@ class StageConfig(BaseModel):
         None, ge=1,
         description="Batch size lr and warmup_steps were tuned at; other batch sizes scale both by sqrt(batch / reference). Null: used as given.",
     )
-    compile: bool = Field(False, description="torch.compile the stage's loss (forward and backward).")
+    compile: bool | CompileMode = Field(
+        False, description="torch.compile the stage's loss (forward and backward): true (mode default) or a torch.compile mode.",
+    )
     activation_checkpointing: bool = Field(
         False, description="Recompute each block's activations in the backward pass instead of keeping them: less memory, more compute.",
     )
     feed: Feed = Field("auto", description="auto, device (split held on the training device) or loader (DataLoader).")
+
+    @field_validator("compile", mode="before")
+    @classmethod
+    def _compile_is_a_switch_or_a_mode(cls, value: Any) -> Any:
+        if isinstance(value, bool) or value in get_args(CompileMode):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise ValueError(f"true, false or a torch.compile mode ({', '.join(get_args(CompileMode))})")
 
 
 # Stage defaults that differ from StageConfig's: a CLIP trains with a higher weight decay and no EMA.

@@ -42,7 +42,8 @@ class StageModule(L.LightningModule):
         if encoder is not None:
             encoder.requires_grad_(False).eval()
         self.batch_size: int | None = None  # images per step on one device; set by fit_stage
-        self._loss = torch.compile(self.step_loss) if settings.compile else self.step_loss
+        mode = "default" if settings.compile is True else settings.compile
+        self._loss = torch.compile(self.step_loss, mode=mode) if mode else self.step_loss
         self._diverged: Tensor | None = None  # on the device: was any loss so far NaN or infinite?
         self._unsharded: tuple[nn.Module] | None = None  # the pipeline's component, while a sharded twin trains
         self._configured = False  # configure_model has run
