@@ -38,7 +38,8 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     return (10 * torch.log10(4 / ((a - b) ** 2).mean((1, 2, 3)))).mean().item()
 
 
-@pytest.mark.parametrize("crop, batch", [(None, 32), (8, 128)], ids=["whole", "quarter_crops"])
+# Training on crops takes a minute more of CPU: it runs with the slow checks (pytest -m slow).
+@pytest.mark.parametrize("crop, batch", [(None, 32), pytest.param(8, 128, marks=pytest.mark.slow)], ids=["whole", "quarter_crops"])
 def test_trained_upsampler_beats_bicubic_on_held_out_images(tmp_path, crop, batch):
     """Also when it trains on random 8x8 crops (the paper's quarter of the area), four times as
     many per step (the same pixels), and samples whole 16x16 images."""
