@@ -29,13 +29,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-STAGE_KEY = {"clip": "clip", "prior": "prior", "decoder": "decoder"}  # upsampler_N -> upsampler
-
-
-def settings_key(stage: str) -> str:
-    return STAGE_KEY.get(stage, "upsampler")
-
-
 def measured_mfu(throughput: dict) -> dict[str, float]:
     """The best device-path MFU (percent) per stage in a train_throughput results file."""
     best: dict[str, float] = {}
@@ -53,9 +46,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS / "paper_gpu_hours.json")
     args = parser.parse_args()
 
-    from omegaconf import OmegaConf
-
     from unclip_core.graph import load_graph
+    from unclip_core.training.recipe import train_settings_key
 
     graph = load_graph(args.config)
     with tempfile.TemporaryDirectory() as tmp:
@@ -68,11 +60,11 @@ def main() -> None:
     device = throughput["settings"]["device"]
     mfu = measured_mfu(throughput)
     devices = summary["devices"]
-    train = OmegaConf.to_container(OmegaConf.create(graph.to_dict()["train"]))
+    train = graph.to_dict()["train"]
 
     rows = []
     for stage in summary["stages"]:
-        key = settings_key(stage["stage"])
+        key = train_settings_key(stage["stage"])
         steps = (train.get(key) or {}).get("max_steps")
         if steps is None:
             continue  # the graph sets no budget for it (the paper gives none for its CLIP)
