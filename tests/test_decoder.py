@@ -30,6 +30,32 @@ class TestUNetDecoderContract(DecoderContract):
                        "sampler": {"type": "ddim", "steps": 3}}
 
 
+class TestGLIDEOptionsDecoderContract(DecoderContract):
+    """GLIDE's options: the decoder's own caption transformer, and residual resampling."""
+
+    decoder_section = {**TestUNetDecoderContract.decoder_section, "caption_depth": 2, "caption_width": 16,
+                       "caption_heads": 2, "resblock_updown": True}
+
+
+def test_the_caption_transformer_reads_the_caption_and_a_dropped_caption_is_ignored():
+    spec = DecoderContract.spec
+    torch.manual_seed(0)
+    decoder = build_component("decoder", TestGLIDEOptionsDecoderContract.decoder_section, spec=spec).eval()
+    with torch.no_grad():  # zero-initialized output layers would hide every input: wake them all up
+        for parameter in decoder.parameters():
+            parameter.normal_(0, 0.3)
+    z_i, text = DecoderContract().inputs()
+    garbled = type(text)(text.embedding, torch.randn_like(text.tokens), text.mask)
+    x, t = torch.randn(DecoderContract.batch, 3, 8, 8), torch.tensor([10, 500])
+
+    def output(text, drop_text):
+        with torch.no_grad():
+            return decoder.network(x, t, decoder.conditioning(z_i, text, drop_text=drop_text))
+
+    assert not torch.allclose(output(text, False), output(garbled, False), atol=1e-3)
+    torch.testing.assert_close(output(text, True), output(garbled, True))
+
+
 def training_graph(run_dir, steps: int = 300):
     return graph_from_dict({
         "encoder": {"type": "open_clip", "model": "unclip-tiny"},

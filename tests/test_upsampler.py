@@ -27,9 +27,11 @@ class TestUNetUpsamplerContract(UpsamplerContract):
 
 
 class TestAugmentedBSRUpsamplerContract(UpsamplerContract):
+    """Also resamples between levels with residual blocks (GLIDE's resblock_updown)."""
+
     upsampler_section = {
         **UPSAMPLER, "channels": 8, "degradation": "bsr", "noise_level_max": 0.3, "sample_noise_level": 0.1,
-        "attention_resolutions": [8], "sampler": {"type": "ddim", "steps": 3},
+        "attention_resolutions": [8], "resblock_updown": True, "sampler": {"type": "ddim", "steps": 3},
     }
 
 

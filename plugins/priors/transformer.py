@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from pydantic import Field, model_validator
 from torch import Tensor, nn
 
 from unclip_core.interfaces import EncoderDimensions
+
+from ..transformer_block import Block
 
 # Per layer: (keys, values), each (B, heads, S, head_width), for incremental decoding.
 Cache = list[tuple[Tensor, Tensor]]
@@ -41,30 +42,6 @@ def causal_mask(key_valid: Tensor, queries: int) -> Tensor:
     itself = key_pos[None, :] == query_pos[:, None]
     allowed = (causal[None] & key_valid[:, None, :]) | itself[None]
     return allowed[:, None]
-
-
-class Block(nn.Module):
-    """Pre-norm attention + MLP, with dropout on attention weights and on both residual branches."""
-
-    def __init__(self, width: int, heads: int, mlp_ratio: int = 4, dropout: float = 0.0) -> None:
-        super().__init__()
-        self.heads, self.dropout = heads, dropout
-        self.residual_dropout = nn.Dropout(dropout)
-        self.norm1 = nn.LayerNorm(width)
-        self.qkv = nn.Linear(width, 3 * width)
-        self.proj = nn.Linear(width, width)
-        self.norm2 = nn.LayerNorm(width)
-        self.mlp = nn.Sequential(nn.Linear(width, mlp_ratio * width), nn.GELU(), nn.Linear(mlp_ratio * width, width))
-
-    def forward(self, x: Tensor, mask: Tensor, past: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        batch, length, width = x.shape
-        q, k, v = self.qkv(self.norm1(x)).view(batch, length, 3, self.heads, width // self.heads).permute(2, 0, 3, 1, 4)
-        if past is not None:
-            k, v = torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)
-        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
-        x = x + self.residual_dropout(self.proj(attended.transpose(1, 2).reshape(batch, length, width)))
-        x = x + self.residual_dropout(self.mlp(self.norm2(x)))
-        return x, (k, v)
 
 
 class CausalTransformer(nn.Module):

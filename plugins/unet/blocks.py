@@ -44,10 +44,16 @@ class TimestepMLP(nn.Module):
 
 
 class ResBlock(nn.Module):
-    """GroupNorm-SiLU-conv twice; the embedding scales and shifts the second norm (FiLM)."""
+    """GroupNorm-SiLU-conv twice; the embedding scales and shifts the second norm (FiLM).
 
-    def __init__(self, in_ch: int, out_ch: int, emb_dim: int, dropout: float) -> None:
+    With `resample` ("up" or "down") the block also changes resolution, GLIDE's way: both the
+    branch (after its first norm) and the skip are resized by nearest-neighbour doubling or 2x2
+    average pooling, so the block's convolutions, not a lone resampling one, learn the change.
+    """
+
+    def __init__(self, in_ch: int, out_ch: int, emb_dim: int, dropout: float, resample: str | None = None) -> None:
         super().__init__()
+        self.resample = resample
         self.norm1 = group_norm(in_ch)
         self.conv1 = nn.Conv2d(in_ch, out_ch, 3, padding=1)
         self.emb = nn.Linear(emb_dim, 2 * out_ch)
@@ -57,11 +63,18 @@ class ResBlock(nn.Module):
         self.skip = nn.Conv2d(in_ch, out_ch, 1) if in_ch != out_ch else nn.Identity()
 
     def forward(self, x: Tensor, emb: Tensor) -> Tensor:
-        h = self.conv1(F.silu(self.norm1(x)))
+        h = F.silu(self.norm1(x))
+        if self.resample is not None:
+            h, x = _resized(h, self.resample), _resized(x, self.resample)
+        h = self.conv1(h)
         scale, shift = self.emb(F.silu(emb))[:, :, None, None].chunk(2, dim=1)
         h = self.norm2(h) * (1 + scale) + shift
         h = self.conv2(self.dropout(F.silu(h)))
         return self.skip(x) + h
+
+
+def _resized(x: Tensor, direction: str) -> Tensor:
+    return F.interpolate(x, scale_factor=2.0, mode="nearest") if direction == "up" else F.avg_pool2d(x, 2)
 
 
 class AttentionBlock(nn.Module):
@@ -95,19 +108,42 @@ class AttentionBlock(nn.Module):
         return x.reshape(b, self.heads, c // self.heads, n).transpose(2, 3)
 
 
-class Downsample(nn.Module):
+class Resampling(nn.Module):
+    """Halves or doubles the feature map between UNet levels; takes the embedding like a block."""
+
+    def forward(self, x: Tensor, emb: Tensor) -> Tensor:
+        raise NotImplementedError
+
+
+class Downsample(Resampling):
+    """A stride-2 convolution."""
+
     def __init__(self, channels: int) -> None:
         super().__init__()
         self.conv = nn.Conv2d(channels, channels, 3, stride=2, padding=1)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, emb: Tensor) -> Tensor:
         return self.conv(x)
 
 
-class Upsample(nn.Module):
+class Upsample(Resampling):
+    """Nearest-neighbour doubling, then a convolution."""
+
     def __init__(self, channels: int) -> None:
         super().__init__()
         self.conv = nn.Conv2d(channels, channels, 3, padding=1)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, emb: Tensor) -> Tensor:
         return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+
+
+class ResidualResampling(Resampling):
+    """A residual block that resamples (GLIDE's `resblock_updown`): more parameters, and the
+    timestep embedding reaches the resampling too."""
+
+    def __init__(self, channels: int, emb_dim: int, dropout: float, direction: str) -> None:
+        super().__init__()
+        self.res = ResBlock(channels, channels, emb_dim, dropout, resample=direction)
+
+    def forward(self, x: Tensor, emb: Tensor) -> Tensor:
+        return self.res(x, emb)

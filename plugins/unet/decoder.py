@@ -2,7 +2,8 @@
 
 z_i enters twice (paper, section 2.1): projected and added to the timestep embedding, and
 projected into `context_tokens` extra tokens appended to the caption's per-token encodings,
-which every attention layer attends to alongside its own pixels.
+which every attention layer attends to alongside its own pixels. With `caption_depth` the caption
+first passes through the decoder's own transformer (caption_encoder.py), as in GLIDE.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 from torch import Generator, Tensor, nn
 
 from unclip_core.diffusion import check_inpainting
 from unclip_core.interfaces import Decoder, Denoiser, EncoderSpec, Sampler, StepCallback, TextEncoding
 
 from .blocks import TimestepMLP
+from .caption_encoder import CaptionEncoder
 from .diffusion import UNetConfig, invert_with, make_diffusion, start_noise
 from .unet import UNet
 
@@ -28,6 +30,18 @@ class UNetDecoderConfig(UNetConfig):
     guidance_scale: float = Field(3.0, ge=0, description="Classifier-free guidance at sampling; 1 = none.")
     image_dropout: float = Field(0.1, ge=0, le=1, description="Training probability of dropping z_i.")
     text_dropout: float = Field(0.5, ge=0, le=1, description="Training probability of dropping the caption.")
+    caption_depth: int = Field(
+        0, ge=0, description="Layers of the decoder's own caption transformer (GLIDE's text encoder); 0: none, "
+        "the UNet attends to the CLIP text encodings directly."
+    )
+    caption_width: int = Field(512, ge=8, description="Width of the caption transformer (with caption_depth > 0).")
+    caption_heads: int = Field(8, ge=1, description="Attention heads of the caption transformer; they divide caption_width.")
+
+    @model_validator(mode="after")
+    def _heads_divide_caption_width(self):
+        if self.caption_depth and self.caption_width % self.caption_heads:
+            raise ValueError(f"caption_width {self.caption_width} must be divisible by caption_heads {self.caption_heads}")
+        return self
 
 
 class UNetDecoder(Decoder):
@@ -47,7 +61,8 @@ class UNetDecoder(Decoder):
         self.time_embed = TimestepMLP(config.channels, emb_dim)
         self.image_to_emb = nn.Linear(spec.embed_dim, emb_dim)
         self.image_to_tokens = nn.Linear(spec.embed_dim, config.context_tokens * width)
-        self.text_to_tokens = nn.Linear(spec.text_width, width)
+        text_width = config.caption_width if config.caption_depth else spec.text_width
+        self.text_to_tokens = nn.Linear(text_width, width)
         self.context_norm = nn.LayerNorm(width)
         # Learned stand-ins for dropped conditioning: a null z_i, and one token that replaces
         # the whole caption (its slot is masked out whenever the caption is present).
@@ -57,8 +72,14 @@ class UNetDecoder(Decoder):
             image_size=config.image_size, in_channels=3, out_channels=3, channels=config.channels,
             channel_mults=config.channel_mults, num_res_blocks=config.num_res_blocks,
             attention_resolutions=config.attention_resolutions, dropout=config.dropout, emb_dim=emb_dim,
-            head_channels=config.head_channels, context_dim=width,
+            head_channels=config.head_channels, context_dim=width, resblock_updown=config.resblock_updown,
         )
+        self.caption_encoder, self.text_to_emb = None, None
+        if config.caption_depth:
+            self.caption_encoder = CaptionEncoder(
+                spec.text_width, config.caption_width, config.caption_depth, config.caption_heads, spec.context_length
+            )
+            self.text_to_emb = nn.Linear(config.caption_width, emb_dim)
 
     @property
     def image_size(self) -> int:
@@ -84,10 +105,15 @@ class UNetDecoder(Decoder):
         image = torch.where(cond["drop_image"][:, None], self.null_image.to(cond["image"].dtype), cond["image"])
         emb = self.time_embed(t) + self.image_to_emb(image)
         image_tokens = self.image_to_tokens(image).reshape(batch, self.config.context_tokens, -1)
-        text_tokens = self.text_to_tokens(cond["tokens"])
+        drop_text = cond["drop_text"][:, None]
+        caption = cond["tokens"]
+        if self.caption_encoder is not None:
+            caption, summary = self.caption_encoder(caption, cond["mask"])
+            text_emb = self.text_to_emb(summary)
+            emb = emb + torch.where(drop_text, torch.zeros_like(text_emb), text_emb)
+        text_tokens = self.text_to_tokens(caption)
         null = self.null_text.expand(batch, 1, -1).to(text_tokens.dtype)
         context = self.context_norm(torch.cat([image_tokens, null, text_tokens], dim=1))
-        drop_text = cond["drop_text"][:, None]
         mask = torch.cat([
             torch.ones(batch, self.config.context_tokens, dtype=torch.bool, device=x.device),
             drop_text,

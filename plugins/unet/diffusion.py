@@ -21,6 +21,9 @@ class UNetConfig(ComponentConfig):
     num_res_blocks: int = Field(2, ge=1)
     attention_resolutions: list[int] = Field([16, 8], description="Feature-map sides with attention blocks.")
     head_channels: int = Field(32, ge=1, description="Channels per attention head.")
+    resblock_updown: bool = Field(
+        False, description="Resample between levels with residual blocks (GLIDE's) instead of single convolutions."
+    )
     dropout: float = Field(0.1, ge=0, lt=1)
     timesteps: int = Field(1000, ge=2)
     schedule: ScheduleKind = "cosine"

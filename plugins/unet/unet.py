@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from unclip_core.errors import ConfigError
 
-from .blocks import AttentionBlock, Downsample, ResBlock, Upsample, group_norm, zero_init
+from .blocks import AttentionBlock, Downsample, ResBlock, Resampling, ResidualResampling, Upsample, group_norm, zero_init
 
 
 class Level(nn.Module):
@@ -34,6 +34,7 @@ class UNet(nn.Module):
     """Residual blocks at each resolution, down then up, with skip connections.
 
     `attention_resolutions` are feature-map sides (e.g. [16, 8]) at which blocks also attend.
+    `resblock_updown` resamples between levels with residual blocks instead of single convolutions.
     """
 
     def __init__(
@@ -50,10 +51,17 @@ class UNet(nn.Module):
         emb_dim: int,
         head_channels: int = 32,
         context_dim: int | None = None,
+        resblock_updown: bool = False,
     ) -> None:
         super().__init__()
         check_layout(image_size, channel_mults, attention_resolutions)
         self.input = nn.Conv2d(in_channels, channels, 3, padding=1)
+
+        def resampling(ch: int, direction: str) -> Resampling:
+            if resblock_updown:
+                return ResidualResampling(ch, emb_dim, dropout, direction)
+            return Downsample(ch) if direction == "down" else Upsample(ch)
+
         self.down = nn.ModuleList()
         skips, ch, size = [channels], channels, image_size
         for level, mult in enumerate(channel_mults):
@@ -63,7 +71,7 @@ class UNet(nn.Module):
                 ch = out
                 skips.append(ch)
             if level + 1 < len(channel_mults):
-                self.down.append(Downsample(ch))
+                self.down.append(resampling(ch, "down"))
                 skips.append(ch)
                 size //= 2
         self.middle = nn.ModuleList([
@@ -78,7 +86,7 @@ class UNet(nn.Module):
                                      head_channels, context_dim))
                 ch = out
                 if level > 0 and block == num_res_blocks:
-                    self.up.append(Upsample(ch))
+                    self.up.append(resampling(ch, "up"))
                     size *= 2
         self.output = nn.Sequential(group_norm(ch), nn.SiLU(), zero_init(nn.Conv2d(ch, out_channels, 3, padding=1)))
 
@@ -86,13 +94,13 @@ class UNet(nn.Module):
         h = self.input(x)
         skips = [h]
         for layer in self.down:
-            h = layer(h) if isinstance(layer, Downsample) else layer(h, emb, context, context_mask)
+            h = layer(h, emb) if isinstance(layer, Resampling) else layer(h, emb, context, context_mask)
             skips.append(h)
         for layer in self.middle:
             h = layer(h, emb, context, context_mask)
         for layer in self.up:
-            if isinstance(layer, Upsample):
-                h = layer(h)
+            if isinstance(layer, Resampling):
+                h = layer(h, emb)
             else:
                 h = layer(_cat(h, skips.pop()), emb, context, context_mask)
         return self.output(h)

@@ -96,7 +96,7 @@ class UNetUpsampler(Upsampler):
             image_size=config.to_size, in_channels=6, out_channels=3, channels=config.channels,
             channel_mults=config.channel_mults, num_res_blocks=config.num_res_blocks,
             attention_resolutions=config.attention_resolutions, dropout=config.dropout, emb_dim=emb_dim,
-            head_channels=config.head_channels,
+            head_channels=config.head_channels, resblock_updown=config.resblock_updown,
         )
 
     @property

@@ -3,7 +3,8 @@ FLOPs per item, and the bytes autograd keeps for the backward pass.
 
 The stage is built on the meta device. FLOPs come from a forward and backward pass there
 (FLOPs depend on shapes, not on precision). The module then moves to the pretend GPU, where a
-forward pass under the run's CUDA autocast shows what a GPU step would keep for its backward.
+forward pass under the run's CUDA autocast shows what a GPU step would keep for its backward,
+with activation checkpointing and without (saved_tensors.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from ..flops import forward_flops, train_step_flops
+from ..training.sharding import blocks
 from .host_side import DatalessDeviceHost
 from .meta_build import META
 from .pretend_gpu import PRETEND_GPU, gpu_autocast, move_to_pretend_gpu, on_pretend_gpu
@@ -30,11 +32,17 @@ class StageCost:
     averaged_bytes: int  # the component's floating-point state, which the EMA keeps a copy of
     flops_per_item: float  # one forward and backward
     encoder_flops_per_item: float  # the frozen encoder's forward, for a step that runs it (0: none held, or not counted)
-    activation_bytes: int  # kept for the backward pass, at `batch` items
+    activation_bytes: int  # kept for the backward pass, at `batch` items, as the stage trains
+    activation_checkpointing: bool  # whether the stage trains with it (train.<stage>.activation_checkpointing)
+    plain_activation_bytes: int  # kept without activation checkpointing
+    checkpointed_activation_bytes: int  # kept with every block checkpointed
     batch: int
 
 
-def measure_stage(stage: Stage, batch: int, autocast_dtype: torch.dtype | None, *, count_encoder: bool = True) -> StageCost:
+def measure_stage(
+    stage: Stage, batch: int, autocast_dtype: torch.dtype | None, *, count_encoder: bool = True,
+    activation_checkpointing: bool = False,
+) -> StageCost:
     """`stage`'s costs at `batch` items per step; `autocast_dtype` as the run's precision sets it.
     `count_encoder=False` skips counting the frozen encoder's forward (the same for every stage)."""
     module = stage.build()
@@ -56,7 +64,7 @@ def measure_stage(stage: Stage, batch: int, autocast_dtype: torch.dtype | None, 
     move_to_pretend_gpu(module)
     with on_pretend_gpu(), gpu_autocast(autocast_dtype):
         kept = bytes_kept_for_backward(
-            lambda: module.step_loss(stage.batch(module, batch, PRETEND_GPU)), _state(module)
+            lambda: module.step_loss(stage.batch(module, batch, PRETEND_GPU)), _state(module), blocks(module.component)
         )
     return StageCost(
         trainable_params=sum(p.numel() for p in trainable),
@@ -66,7 +74,10 @@ def measure_stage(stage: Stage, batch: int, autocast_dtype: torch.dtype | None, 
         averaged_bytes=averaged_bytes,
         flops_per_item=flops / batch,
         encoder_flops_per_item=encoder_flops / batch,
-        activation_bytes=kept,
+        activation_bytes=kept.checkpointed if activation_checkpointing else kept.plain,
+        activation_checkpointing=activation_checkpointing,
+        plain_activation_bytes=kept.plain,
+        checkpointed_activation_bytes=kept.checkpointed,
         batch=batch,
     )
 

@@ -116,8 +116,10 @@ def summarize(graph: Graph, config: str, options: SummaryOptions, registry: Regi
     for stage, batch in zip(stages, batches):
         # The frozen encoder's forward is the same wherever it is held: counted once.
         counted = any(row.cost.encoder_flops_per_item for row in rows)
-        cost = measure_stage(stage, batch, PRECISIONS[options.precision], count_encoder=not counted)
-        ema = getattr(graph.train, stage.settings_key).ema_decay is not None
+        settings = getattr(graph.train, stage.settings_key)
+        cost = measure_stage(stage, batch, PRECISIONS[options.precision], count_encoder=not counted,
+                             activation_checkpointing=settings.activation_checkpointing)
+        ema = settings.ema_decay is not None
         memory = memory_per_gpu(cost, strategy=options.strategy, devices=options.devices, ema=ema)
         rows.append(StageSummary(stage.name, stage.detail, cost, memory))
     encoder_flops = max((row.cost.encoder_flops_per_item for row in rows), default=0.0)
@@ -171,9 +173,21 @@ def _notes(summary: Summary) -> list[str]:
         "- Activations: the bytes autograd keeps for the backward pass at the batch shown, measured on a pretend GPU under "
         + ("CUDA's bf16 autocast (the bf16 weight copies autocast makes included)" if options.precision == "bf16-mixed" else "float32")
         + "; attention counted as a fused GPU kernel keeps it.",
-        "- Not counted: temporary buffers inside an operation, DDP's gradient buckets, the layer FSDP gathers at a time, "
-        "the CUDA context and the allocator's slack.",
     ]
+    checkpointed = [row.name for row in summary.stages if row.cost.activation_checkpointing]
+    if checkpointed:
+        notes.append(
+            f"  With activation checkpointing ({', '.join(checkpointed)}): what is kept outside the checkpointed blocks, "
+            "every block's inputs, and the largest block's insides, which its backward pass recomputes."
+        )
+    plain = [row for row in summary.stages if not row.cost.activation_checkpointing]
+    if plain:
+        savings = ", ".join(f"{row.name} {_size(row.cost.checkpointed_activation_bytes)}" for row in plain)
+        notes.append(f"  With train.<stage>.activation_checkpointing=true they would be: {savings}.")
+    notes.append(
+        "- Not counted: temporary buffers inside an operation, DDP's gradient buckets, the layer FSDP gathers at a time, "
+        "the CUDA context and the allocator's slack."
+    )
     return notes
 
 
@@ -194,7 +208,11 @@ def to_json(summary: Summary) -> dict[str, Any]:
                 "frozen_params": row.cost.frozen_params,
                 "gflop_per_image": row.cost.flops_per_item / 1e9,
                 "batch_per_gpu": row.cost.batch,
+                "activation_checkpointing": row.cost.activation_checkpointing,
                 "bytes_per_gpu": row.memory.to_dict(),
+                "activation_bytes_per_gpu": {
+                    "plain": row.cost.plain_activation_bytes, "checkpointed": row.cost.checkpointed_activation_bytes,
+                },
             }
             for row in summary.stages
         ],
