@@ -47,8 +47,6 @@ def main() -> None:
     args = parser.parse_args()
 
     from unclip_core.graph import load_graph
-    from unclip_core.training.recipe import train_settings_key
-
     graph = load_graph(args.config)
     with tempfile.TemporaryDirectory() as tmp:
         summary_file = Path(tmp) / "summary.json"
@@ -60,12 +58,11 @@ def main() -> None:
     device = throughput["settings"]["device"]
     mfu = measured_mfu(throughput)
     devices = summary["devices"]
-    train = graph.to_dict()["train"]
 
     rows = []
     for stage in summary["stages"]:
-        key = train_settings_key(stage["stage"])
-        steps = (train.get(key) or {}).get("max_steps")
+        key = stage["stage"].partition("_")[0]  # throughput is measured per kind of stage: upsampler
+        steps = graph.train.for_stage(stage["stage"]).max_steps
         if steps is None:
             continue  # the graph sets no budget for it (the paper gives none for its CLIP)
         images = steps * stage["batch_per_gpu"] * devices

@@ -3,8 +3,11 @@ from omegaconf import OmegaConf
 
 from unclip_core.errors import ConfigError
 from unclip_core.graph import build, graph_from_dict, load_graph
+from unclip_core.training.trainer import make_trainer
 
 from .conftest import ROOT
+
+TINY = ROOT / "configs" / "tiny.yaml"  # one upsampler
 
 
 def test_tiny_config_validates_and_resolves_round_trip():
@@ -50,6 +53,27 @@ def test_compile_takes_a_switch_or_a_torch_compile_mode(tiny_graph_dict):
     assert graph_from_dict(tiny_graph_dict, ["train.decoder.compile=true"]).train.decoder.compile is True
     with pytest.raises(ConfigError, match=r"train.decoder.compile: .*true, false or a torch.compile mode \(default, reduce-overhead"):
         graph_from_dict(tiny_graph_dict, ["train.decoder.compile=fast"])
+
+
+def test_one_upsampler_trains_with_its_own_section_over_the_shared_one(tmp_path):
+    shared = ["train.upsampler.lr=0.002", "train.upsampler.max_steps=7", f"run_dir={tmp_path}"]
+    graph = load_graph(TINY, [*shared, "train.upsampler_0.max_steps=3"])
+    own = graph.train.for_stage("upsampler_0")
+    assert (own.max_steps, own.lr, graph.train.section_of("upsampler_0")) == (3, 0.002, "upsampler_0")
+    assert graph.train.upsampler.max_steps == 7
+    assert graph_from_dict(OmegaConf.create(graph.to_yaml())) == graph
+    assert make_trainer(graph, "upsampler", directory="upsampler_0")[0].max_steps == 3
+    assert make_trainer(load_graph(TINY, shared), "upsampler", directory="upsampler_0")[0].max_steps == 7
+
+
+@pytest.mark.parametrize("override, message", [
+    ("train.upsampler_1.lr=0.1", r"train.upsampler_1: the graph has 1 upsampler \(upsampler_0\); name one of them"),
+    ("train.upsampler_0.lrr=0.1", r"unknown key 'train.upsampler_0.lrr' \(did you mean 'lr'\?\)"),
+    ("train.upsamplers.lr=0.1", r"unknown key 'train.upsamplers' \(did you mean 'upsampler'\?\)"),
+])
+def test_bad_upsampler_sections_are_named(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_graph(TINY, [override])
 
 
 def test_trainer_section_takes_only_lightning_arguments(tiny_graph_dict):

@@ -134,10 +134,12 @@ def test_a_checkpointed_step_keeps_what_the_summary_says_outside_the_recomputed_
     assert unique_saved_bytes(lambda: module.step_loss(batch), state) == kept.outside + kept.block_inputs
 
 
-def test_summary_counts_activation_checkpointing_where_a_stage_trains_with_it(tmp_path):
-    summary = run_summary(tmp_path, TINY, "--precision", "32-true", "train.upsampler.activation_checkpointing=true")
+def test_summary_reads_each_stage_s_own_settings_activation_checkpointing_included(tmp_path):
+    summary = run_summary(tmp_path, TINY, "--precision", "32-true", "train.upsampler.activation_checkpointing=true",
+                          "train.upsampler_0.batch_size=3")
     by_stage = {s["stage"]: s for s in summary["stages"]}
     upsampler, decoder = by_stage["upsampler_0"], by_stage["decoder"]
+    assert upsampler["batch_per_gpu"] == 3  # its own section's, over the shared train.upsampler
     assert upsampler["activation_checkpointing"] and not decoder["activation_checkpointing"]
     assert upsampler["bytes_per_gpu"]["activations"] == upsampler["activation_bytes_per_gpu"]["checkpointed"]
     assert decoder["bytes_per_gpu"]["activations"] == decoder["activation_bytes_per_gpu"]["plain"]

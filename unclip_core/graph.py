@@ -235,7 +235,20 @@ def validate_graph(data: Mapping[str, Any], registry: Registry, *, check_trainer
         run_dir=str(data.get("run_dir", "runs/default")),
     )
     check_sizes(graph)
+    _check_upsampler_sections(graph)
     return graph
+
+
+def _check_upsampler_sections(graph: Graph) -> None:
+    """A `train.upsampler_<i>` section must name an upsampler the graph has."""
+    count = len(graph.upsamplers)
+    for key in graph.train.model_extra or {}:
+        if int(key.removeprefix("upsampler_")) >= count:
+            have = f"upsampler_0 to upsampler_{count - 1}" if count > 1 else "upsampler_0" if count else "none"
+            raise ConfigError(
+                f"train.{key}: the graph has {count} upsampler{'s' if count != 1 else ''} ({have}); "
+                "name one of them, or set the shared train.upsampler"
+            )
 
 
 def _seed(value: Any) -> int:
@@ -436,8 +449,12 @@ def _model_at(model: type[BaseModel], loc: list[str]) -> type[BaseModel] | None:
     """The pydantic model a nested error location points into (for key suggestions)."""
     current: Any = model
     for part in loc:
-        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
             return None
+        if part not in current.model_fields:
+            # Keys a model allows beyond its fields (train.upsampler_<i>) name the model they hold.
+            current = getattr(current, "extra_sections", None)
+            continue
         current = current.model_fields[part].annotation
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 

@@ -101,7 +101,7 @@ def stage_batch(graph: Graph, settings_key: str, name: str, options: SummaryOpti
     """Items per GPU per step: --batch, else train.<stage>.batch_size, else data.batch_size."""
     if options.batch is not None:
         return options.batch
-    size = getattr(graph.train, settings_key).batch_size
+    size = graph.train.for_stage(name).batch_size
     if size is None and graph.data is not None:
         size = getattr(graph.data.config, "batch_size", None)
     if size is None:
@@ -116,7 +116,7 @@ def summarize(graph: Graph, config: str, options: SummaryOptions, registry: Regi
     for stage, batch in zip(stages, batches):
         # The frozen encoder's forward is the same wherever it is held: counted once.
         counted = any(row.cost.encoder_flops_per_item for row in rows)
-        settings = getattr(graph.train, stage.settings_key)
+        settings = graph.train.for_stage(stage.name)
         cost = measure_stage(stage, batch, PRECISIONS[options.precision], count_encoder=not counted,
                              activation_checkpointing=settings.activation_checkpointing)
         ema = settings.ema_decay is not None

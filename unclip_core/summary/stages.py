@@ -34,7 +34,7 @@ class Stage:
     `batch(module, n, device)` a training batch of n items for that module."""
 
     name: str
-    settings_key: str  # its section under the graph's `train:`
+    settings_key: str  # its section under the graph's `train:` (train.upsampler_<i>, or the shared train.upsampler)
     build: Callable[[], StageModule]
     batch: Callable[[StageModule, int, torch.device], Batch]
     detail: str = ""  # shown beside the name, e.g. an upsampler's sizes
@@ -103,15 +103,17 @@ def _decoder_stage(graph: Graph, registry: Registry, encoder, spec: EncoderSpec,
 
 
 def _upsampler_stage(graph: Graph, registry: Registry, index: int, node, data_size: int | None) -> Stage:
+    name = f"upsampler_{index}"
+
     def build() -> StageModule:
-        return UpsamplerModule(build_on_meta(build_node, node, registry), graph.train.upsampler)
+        return UpsamplerModule(build_on_meta(build_node, node, registry), graph.train.for_stage(name))
 
     def batch(module: StageModule, n: int, device: torch.device) -> Batch:
         return {"image": _images(n, data_size or module.component.to_size, device)}
 
     # The sizes as graph.check_sizes reads them, for the stage's label.
     sizes = (getattr(node.config, "from_size", None), getattr(node.config, "to_size", None))
-    return Stage(f"upsampler_{index}", "upsampler", build, batch, f"{sizes[0]}->{sizes[1]}" if None not in sizes else "")
+    return Stage(name, graph.train.section_of(name), build, batch, f"{sizes[0]}->{sizes[1]}" if None not in sizes else "")
 
 
 def encoder_outputs(n: int, spec: EncoderSpec, device: torch.device) -> Batch:

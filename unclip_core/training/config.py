@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+import re
+from typing import Any, ClassVar, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails
 
 # How a stage is fed: `device` holds the training split on the training device and draws batches
 # as indices; `loader` reads it through a DataLoader; `auto` picks `device` when the source
@@ -65,8 +67,19 @@ STAGE_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+# `train.upsampler_<i>`: settings of one upsampler stage, over the shared `train.upsampler`.
+ONE_UPSAMPLER = re.compile(r"upsampler_(\d+)")
+
+
 class TrainingConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """One section per stage. Every upsampler trains with `upsampler`; a graph whose upsamplers
+    need different settings (the paper's 256->1024 stage has its own batch and learning rate)
+    adds `upsampler_<i>` sections, each holding only the keys that differ for stage i."""
+
+    # The extra keys allowed are the `upsampler_<i>` sections, each a whole StageConfig.
+    model_config = ConfigDict(extra="allow", frozen=True)
+    __pydantic_extra__: dict[str, StageConfig]
+    extra_sections: ClassVar[type[BaseModel]] = StageConfig  # for key suggestions in error messages
 
     clip: StageConfig = StageConfig(**STAGE_DEFAULTS["clip"])
     prior: StageConfig = StageConfig()
@@ -76,10 +89,32 @@ class TrainingConfig(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _keys_fill_in_stage_defaults(cls, values: Any) -> Any:
-        """`train: {clip: {lr: 1e-3}}` changes only lr: other keys keep the stage's own defaults."""
+        """`train: {clip: {lr: 1e-3}}` changes only lr: other keys keep the stage's own defaults,
+        and an `upsampler_<i>` section's other keys are the shared `upsampler` section's."""
         if not isinstance(values, dict):
             return values
+        for key, given in values.items():
+            if key not in cls.model_fields and not ONE_UPSAMPLER.fullmatch(str(key)):
+                # Reported as pydantic reports unknown keys, so the message names the key path.
+                raise ValidationError.from_exception_data(
+                    cls.__name__, [InitErrorDetails(type="extra_forbidden", loc=(key,), input=given)]
+                )
+        shared = values.get("upsampler") if isinstance(values.get("upsampler"), dict) else {}
         return {
-            stage: {**STAGE_DEFAULTS.get(stage, {}), **given} if isinstance(given, dict) else given
+            stage: {**STAGE_DEFAULTS.get(stage, {}), **(shared if ONE_UPSAMPLER.fullmatch(stage) else {}), **given}
+            if isinstance(given, dict) else given
             for stage, given in values.items()
         }
+
+    def section_of(self, stage: str) -> str:
+        """The `train:` key that stage `stage` (encoder or clip, prior, decoder, upsampler_<i>) trains with."""
+        if stage == "encoder":
+            return "clip"
+        if ONE_UPSAMPLER.fullmatch(stage):
+            return stage if stage in (self.model_extra or {}) else "upsampler"
+        return stage
+
+    def for_stage(self, stage: str) -> StageConfig:
+        """The settings stage `stage` trains with (see `section_of`)."""
+        section = self.section_of(stage)
+        return (self.model_extra or {}).get(section) or getattr(self, section)

@@ -92,7 +92,7 @@ def check_unchanged(graph: Graph, name: str, entry: dict[str, Any]) -> None:
     key, old, new = _first_difference(recorded, wanted)
     # As the user writes it: prior.width, upsamplers.0.channels, train.prior.lr.
     part, _, rest = key.partition(".")
-    where = f"train.{train_settings_key(name)}" if part == "train" else name.replace("upsampler_", "upsamplers.")
+    where = f"train.{graph.train.section_of(name)}" if part == "train" else name.replace("upsampler_", "upsamplers.")
     key = f"{where}.{rest}" if rest else where
     raise ConfigError(
         f"{name} in {graph.run_dir} finished with {key}={json.dumps(old)}, and this graph asks for {key}={json.dumps(new)}; "
@@ -109,7 +109,7 @@ def learned_settings(graph: Graph, name: str) -> dict[str, Any]:
     """What stage `name`'s weights depend on in the graph: its section less nested samplers and
     sampling fields (guidance, draws per prompt), and its `train.<stage>` settings less
     bookkeeping. JSON values."""
-    train = graph.to_dict()["train"].get(train_settings_key(name)) or {}
+    train = graph.train.for_stage(name).model_dump(mode="json")
     return {"section": learned(stage_node(graph, name)), "train": {k: v for k, v in train.items() if k not in BOOKKEEPING}}
 
 
@@ -129,13 +129,6 @@ def stage_node(graph: Graph, name: str) -> Node | None:
         index = int(name.removeprefix("upsampler_"))
         return graph.upsamplers[index] if index < len(graph.upsamplers) else None
     return getattr(graph, name)
-
-
-def train_settings_key(name: str) -> str:
-    """Stage name -> its key under the graph's `train:` section."""
-    if name == "encoder":
-        return "clip"
-    return "upsampler" if name.startswith("upsampler_") else name
 
 
 def _first_difference(old: Any, new: Any, path: str = "") -> tuple[str, Any, Any]:

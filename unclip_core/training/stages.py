@@ -47,7 +47,7 @@ def data_module(graph: Graph, stage: str, tokenizer: Tokenizer | None = None) ->
     if graph.data is None:
         raise missing_section(stage, "data", "dataset")
     source = build_node(graph.data, get_registry())
-    settings = getattr(graph.train, stage)
+    settings = graph.train.for_stage(stage)
     on_device = settings.feed == "device" or (settings.feed == "auto" and fits_on_device(source, training_device(graph)))
     if on_device:
         return DeviceDataModule(source, batch_size=settings.batch_size, tokenizer=tokenizer)

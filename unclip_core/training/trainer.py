@@ -35,7 +35,7 @@ def make_trainer(
     """Checkpoints every N steps into run_dir/<directory or stage>/checkpoints (with `last.ckpt`
     for resume). `directory` separates stages that share settings, e.g. upsampler_0, upsampler_1.
     `component`, the module the stage trains, decides whether `trainer.strategy: fsdp` can shard it."""
-    settings: StageConfig = getattr(graph.train, stage)
+    settings: StageConfig = graph.train.for_stage(directory or stage)
     kwargs: dict[str, Any] = dict(graph.trainer)
     root = stage_dir(graph, directory or stage)
     if settings.max_steps is not None:

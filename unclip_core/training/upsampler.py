@@ -63,7 +63,7 @@ def _train_stage(graph: Graph, index: int, data: L.LightningDataModule | None) -
             f"upsampler {index} outputs {upsampler.to_size}px but data.image_size is "
             f"{graph.data.config.image_size}: it will learn from upscaled images; set data.image_size={upsampler.to_size}"
         )
-    module = UpsamplerModule(upsampler, graph.train.upsampler)
-    stage = f"upsampler_{index}"
-    fit_stage(graph, "upsampler", module, data or data_module(graph, "upsampler"), directory=stage)
+    stage = f"upsampler_{index}"  # trains with train.upsampler_<index> where the graph has it
+    module = UpsamplerModule(upsampler, graph.train.for_stage(stage))
+    fit_stage(graph, "upsampler", module, data or data_module(graph, stage), directory=stage)
     return export_stage(graph, pipeline, stage)
