@@ -84,3 +84,36 @@ def test_fsdp_on_one_gpu_trains_in_bf16_and_exports_whole_weights(tmp_path):
     built = build(load_graph(ROOT / "configs/tiny.yaml", ["upsamplers=[]"])).decoder.state_dict()
     assert {k: v.shape for k, v in exported.items()} == {k: v.shape for k, v in built.items()}
     assert Pipeline.from_pretrained(str(run_dir / "pipeline")).components.decoder is not None
+
+
+@pytest.mark.parametrize("name", ["decoder", "upsampler_0"])
+def test_the_summary_s_activation_memory_is_what_a_gpu_forward_leaves_allocated(name):
+    """What a bf16 forward pass on a GPU leaves allocated (what autograd keeps for the backward
+    pass, autocast's bf16 weight copies among it) is what `unclip summary` counts on its
+    pretend GPU, give or take the allocator's rounding."""
+    from unclip_core.summary import graph_stages, measure_stage
+
+    graph = load_graph(ROOT / "configs/tiny.yaml")
+    summary_stage = next(s for s in graph_stages(graph, get_registry()) if s.name == name)
+    components = build(graph)
+    if name == "decoder":
+        module = DecoderModule(components.decoder, components.encoder, graph.train.decoder)
+    else:
+        module = UpsamplerModule(components.upsamplers[0], graph.train.upsampler)
+    module = module.cuda().train()
+    batch = {key: torch.zeros_like(value) for key, value in summary_stage.batch(module, 16, torch.device("cuda")).items()}
+
+    def forward():
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            return module.step_loss(batch)
+
+    forward().backward()  # the first step sets up what stays (schedules on the device, kernels)
+    module.zero_grad(set_to_none=True)
+    torch.cuda.synchronize()
+    before = torch.cuda.memory_allocated()
+    loss = forward()
+    torch.cuda.synchronize()
+    kept = torch.cuda.memory_allocated() - before
+    del loss
+    counted = measure_stage(summary_stage, 16, torch.bfloat16).plain_activation_bytes
+    assert counted == pytest.approx(kept, rel=0.15), (counted, kept)
