@@ -5,6 +5,7 @@
     python benchmarks/train_throughput.py --device cuda --compile reduce-overhead --stages decoder  # CUDA graphs
     python benchmarks/train_throughput.py --device cuda --scale 1 2 4 --stages decoder
     python benchmarks/train_throughput.py --set decoder.channels=64   # another size of the graph
+    python benchmarks/train_throughput.py --device cuda --stages decoder --paths device --strategy ddp fsdp --activation-checkpointing
 
 Each (stage, path) trains with the stage's real Lightning Trainer (EMA, checkpoint callback,
 logging) for --warmup + --steps steps; only the last --steps are timed, and each row keeps the
@@ -18,6 +19,9 @@ spent between steps waiting for the next batch (its fetch and host->device copy)
 tokenized and the frozen encoder run each step); `device` holds the split on the training device,
 gathers batches there, and computes the frozen encoder's outputs once (prior, decoder). Both run
 the same step code otherwise (plus --compile, on `device` only).
+`--strategy ddp fsdp` measures each stage under each of Lightning's strategies as `unclip train`
+sets them up (FSDP shards each block; on one GPU it measures what sharding costs, not what it
+saves), and `--activation-checkpointing` adds rows that recompute every block in the backward pass.
 Results go to benchmarks/results/train_throughput_<device>.json, one file per device; a run
 replaces the rows it measured and keeps the others, so stages can be measured separately.
 """
@@ -100,14 +104,16 @@ class StepClock(L.Callback):
         self._last_end = self.end = now
 
 
-def graph_for(args, stage: str, path: str, scale: int, tmp: Path):
+def graph_for(args, stage: str, path: str, scale: int, tmp: Path, strategy: str | None = None, checkpointing: bool = False):
     overrides = [
-        f"run_dir={tmp / f'{stage}-{path}-{scale}'}", f"trainer.max_steps={args.warmup + args.steps}",
+        f"run_dir={tmp / f'{stage}-{path}-{scale}-{strategy}-{checkpointing}'}", f"trainer.max_steps={args.warmup + args.steps}",
         "trainer.logger=false", "trainer.limit_val_batches=0", "trainer.num_sanity_val_steps=0",
         f"trainer.accelerator={'gpu' if args.device == 'cuda' else 'cpu'}", "trainer.devices=1",
         "trainer.precision=auto", "trainer.enable_model_summary=false", "trainer.enable_progress_bar=false",
         f"train.{stage}.feed={path}",
         f"train.{stage}.compile={args.compile if args.compile and path == 'device' else 'false'}",
+        f"train.{stage}.activation_checkpointing={str(checkpointing).lower()}",
+        *([f"trainer.strategy={strategy}"] if strategy else []),
         *args.overrides,
     ]
     if args.batch:
@@ -146,8 +152,9 @@ def flops_per_image(module: L.LightningModule, batch: dict, device: torch.device
     return flops / images
 
 
-def measure(args, stage: str, path: str, scale: int, device: torch.device, peak: float, tmp: Path) -> dict:
-    graph = graph_for(args, stage, path, scale, tmp)
+def measure(args, stage: str, path: str, scale: int, device: torch.device, peak: float, tmp: Path,
+            strategy: str | None = None, checkpointing: bool = False) -> dict:
+    graph = graph_for(args, stage, path, scale, tmp, strategy, checkpointing)
     L.seed_everything(graph.seed, verbose=False)
     pipeline = load_run_pipeline(graph)
     module, tokenizer = stage_module(graph, stage, pipeline)
@@ -167,8 +174,9 @@ def measure(args, stage: str, path: str, scale: int, device: torch.device, peak:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     clock = StepClock(args.warmup, args.steps, device)
-    trainer, _ = make_trainer(graph, stage, callbacks=[clock])
+    trainer, _ = make_trainer(graph, stage, callbacks=[clock], component=module.component)
     trainer.fit(module, datamodule=data)
+    module.unshard()
     seconds = clock.end - clock.start
     images_per_s = args.steps * batch_size / seconds
     tflops = images_per_s * gflop / 1e3
@@ -177,6 +185,7 @@ def measure(args, stage: str, path: str, scale: int, device: torch.device, peak:
     return {
         "stage": stage, "path": path, "scale": scale, "batch": batch_size,
         "compile": compile_label(getattr(graph.train, stage).compile),
+        "strategy": strategy or "auto", "activation_checkpointing": checkpointing,
         "images_per_s": round(images_per_s, 3), "gflop_per_image": round(gflop, 3),
         "tflops": round(tflops, 4), "mfu_percent": round(100 * tflops / peak, 2),
         "data_share_percent": round(100 * clock.waiting / seconds, 2),
@@ -200,6 +209,10 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=None, help="untimed steps first (default 2 on a CPU, 10 on a GPU)")
     parser.add_argument("--compile", nargs="?", const="default", default=None, metavar="MODE",
                         help="torch.compile the loss on the device path (a mode: default, reduce-overhead for CUDA graphs, ...)")
+    parser.add_argument("--strategy", nargs="+", choices=("ddp", "fsdp"), default=None,
+                        help="trainer.strategy for each row (default: the graph's)")
+    parser.add_argument("--activation-checkpointing", action="store_true",
+                        help="also measure every row with train.<stage>.activation_checkpointing=true")
     parser.add_argument("--rounds", type=int, default=None, help="measurements per row, the fastest kept (default 2 on a CPU, 1 on a GPU)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
@@ -221,14 +234,16 @@ def main() -> None:
             for scale in (args.scale if stage in ("decoder", "upsampler") else [1]):
                 # Paths alternate round by round, and each keeps its fastest round: on a shared
                 # machine, load that comes and goes then hits both paths alike.
-                best: dict[str, dict] = {}
+                variants = [(path, strategy, checkpointing) for path in args.paths for strategy in (args.strategy or [None])
+                            for checkpointing in ((False, True) if args.activation_checkpointing else (False,))]
+                best: dict[tuple, dict] = {}
                 for _ in range(args.rounds):
-                    for path in args.paths:
-                        row = measure(args, stage, path, scale, device, peak, Path(tmp))
+                    for variant in variants:
+                        row = measure(args, stage, variant[0], scale, device, peak, Path(tmp), *variant[1:])
                         print_table([row])
-                        if path not in best or row["images_per_s"] > best[path]["images_per_s"]:
-                            best[path] = row
-                rows += [best[path] for path in args.paths]
+                        if variant not in best or row["images_per_s"] > best[variant]["images_per_s"]:
+                            best[variant] = row
+                rows += [best[variant] for variant in variants]
                 save(args, device, peak, peak_source, rows)  # after every stage: a cut-short run keeps its rows
     print()
     print_table(rows)
@@ -244,12 +259,14 @@ def save(args, device: torch.device, peak: float, peak_source: str, rows: list[d
     now replace earlier ones, so stages may be measured in separate runs."""
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu-{platform.machine()}"
     out = args.out or RESULTS / f"train_throughput_{re.sub(r'[^a-z0-9]+', '_', name.lower()).strip('_')}.json"
-    key = lambda row: (row["stage"], row["path"], row["scale"], row["compile"])  # noqa: E731
+    key = lambda row: (row["stage"], row["path"], row["scale"], row["compile"],  # noqa: E731
+                       row.get("strategy", "auto"), row.get("activation_checkpointing", False))
     kept = json.loads(out.read_text())["results"] if out.is_file() else []
     fresh = {key(row) for row in rows}
     merged = [row for row in kept if key(row) not in fresh] + rows
     order = {stage: i for i, stage in enumerate(STAGES)}
-    merged.sort(key=lambda row: (order[row["stage"]], row["scale"], str(row["compile"]), row["path"] != "loader"))
+    merged.sort(key=lambda row: (order[row["stage"]], row["scale"], str(row["compile"]), row.get("strategy", "auto"),
+                                 row.get("activation_checkpointing", False), row["path"] != "loader"))
     settings = {"config": args.config, "overrides": args.overrides, "steps": args.steps, "warmup": args.warmup, "rounds": args.rounds,
                 "peak_tflops": round(peak, 4), "peak_source": peak_source,
                 "precision": auto_precision("gpu" if device.type == "cuda" else "cpu")}
