@@ -27,10 +27,13 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> None:
     from ..graph import load_graph
-    from ..training.distributed import is_main_process
+    from ..training.distributed import is_main_process, leave_process_group
 
     graph = load_graph(args.config, args.overrides)
     module, function = STAGES[args.stage]
-    folder = getattr(import_module(module), function)(graph)
+    try:
+        folder = getattr(import_module(module), function)(graph)
+    finally:
+        leave_process_group()
     if is_main_process():  # one line for the run, not one per process
         print(f"trained {args.stage}; pipeline saved to {folder}")

@@ -23,6 +23,14 @@ def process_count() -> int:
     return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
 
 
+def leave_process_group() -> None:
+    """End this process's part in a multi-process run. Left to the interpreter's exit, the
+    process group's communication threads can outlive it and abort the process after the work
+    is done ("terminate called without an active exception"), failing a finished run."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def is_main_process() -> bool:
     """Rank 0, or the only process. Lightning sets the rank from the launcher's environment
     (LOCAL_RANK, RANK, SLURM_PROCID) before the processes meet, so this holds from the start."""
