@@ -143,6 +143,7 @@ def sharded(runs, tmp_path_factory) -> dict:
     return out
 
 
+@pytest.mark.slow  # about 70 s: two more 2-process trainings (the default suite keeps to 15 minutes on 2 cores)
 def test_fsdp_trains_the_decoder_as_ddp_does_and_exports_whole_weights(sharded):
     """Sharding changes where the weights live, not what is learned: the same losses at every
     step, and the exported weights (gathered whole, loadable) equal DDP's to float precision.

@@ -41,7 +41,9 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 # Training on crops takes a minute more of CPU: it runs with the slow checks (pytest -m slow).
-@pytest.mark.parametrize("crop, batch", [(None, 32), pytest.param(8, 128, marks=pytest.mark.slow)], ids=["whole", "quarter_crops"])
+# Both train an upsampler for about a minute: slow checks (the default suite keeps to 15 minutes on 2 cores).
+@pytest.mark.slow
+@pytest.mark.parametrize("crop, batch", [(None, 32), (8, 128)], ids=["whole", "quarter_crops"])
 def test_trained_upsampler_beats_bicubic_on_held_out_images(tmp_path, crop, batch):
     """Also when it trains on random 8x8 crops (the paper's quarter of the area), four times as
     many per step (the same pixels), and samples whole 16x16 images."""
