@@ -97,7 +97,7 @@ def _devices_of(trainer: dict[str, Any]) -> int:
     return count * (nodes if isinstance(nodes, int) and nodes > 0 else 1)
 
 
-def stage_batch(graph: Graph, settings_key: str, name: str, options: SummaryOptions) -> int:
+def stage_batch(graph: Graph, name: str, options: SummaryOptions) -> int:
     """Items per GPU per step: --batch, else train.<stage>.batch_size, else data.batch_size."""
     if options.batch is not None:
         return options.batch
@@ -105,13 +105,13 @@ def stage_batch(graph: Graph, settings_key: str, name: str, options: SummaryOpti
     if size is None and graph.data is not None:
         size = getattr(graph.data.config, "batch_size", None)
     if size is None:
-        raise InputError(f"stage {name} has no batch size: set train.{settings_key}.batch_size or data.batch_size, or pass --batch N")
+        raise InputError(f"stage {name} has no batch size: set train.{graph.train.section_of(name)}.batch_size or data.batch_size, or pass --batch N")
     return size
 
 
 def summarize(graph: Graph, config: str, options: SummaryOptions, registry: Registry) -> Summary:
     stages = graph_stages(graph, registry)
-    batches = [stage_batch(graph, stage.settings_key, stage.name, options) for stage in stages]  # all checked first
+    batches = [stage_batch(graph, stage.name, options) for stage in stages]  # all checked first
     rows: list[StageSummary] = []
     for stage, batch in zip(stages, batches):
         # The frozen encoder's forward is the same wherever it is held: counted once.
