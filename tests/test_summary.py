@@ -3,6 +3,7 @@ are those of the real modules, and its pretend GPU keeps what a real run keeps; 
 is measured against the paper's sizes."""
 
 import json
+import os
 import resource
 
 import pytest
@@ -14,6 +15,7 @@ from unclip_core.graph import build, load_graph
 from unclip_core.plugins import get_registry
 from unclip_core.summary import graph_stages, measure_stage
 from unclip_core.summary.saved_tensors import bytes_kept_for_backward
+from unclip_core.summary.side_by_side import run_side_by_side
 from unclip_core.training.decoder import DecoderModule
 from unclip_core.training.sharding import blocks, checkpoint_blocks
 from unclip_core.training.upsampler import UpsamplerModule
@@ -45,19 +47,23 @@ def stage_named(graph, name):
     return next(stage for stage in graph_stages(graph, get_registry()) if stage.name == name)
 
 
+TINY_FSDP = ("--strategy", "fsdp", "--devices", "4", "--batch", "2", "--precision", "32-true")
+
+
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> dict:
-    """The tiny graph summarized as 4 GPUs sharing the model state (FSDP), 2 images each."""
-    return run_summary(tmp_path_factory.mktemp("tiny"), TINY,
-                       "--strategy", "fsdp", "--devices", "4", "--batch", "2", "--precision", "32-true")
+    """The tiny graph summarized as 4 GPUs sharing the model state (FSDP), 2 images each, its
+    stages measured in two processes at once."""
+    return run_summary(tmp_path_factory.mktemp("tiny"), TINY, *TINY_FSDP, "--jobs", "2")
 
 
 @pytest.fixture(scope="module")
 def paper(tiny, tmp_path_factory):
     """The paper's graph summarized once (after `tiny` did the imports and one-time set-up), with
-    how much the process's peak memory grew meanwhile."""
+    how much the process's peak memory grew meanwhile: measured in this process, so that its
+    peak memory counts every stage."""
     before = peak_rss()
-    summary = run_summary(tmp_path_factory.mktemp("paper"), PAPER)
+    summary = run_summary(tmp_path_factory.mktemp("paper"), PAPER, "--jobs", "1")
     return summary, peak_rss() - before
 
 
@@ -70,6 +76,15 @@ def test_tiny_counts_equal_the_built_modules(tiny):
         "decoder": (count(components.decoder), encoder),
         "upsampler_0": (count(components.upsamplers[0]), 0),
     }
+
+
+def test_stages_measured_side_by_side_equal_those_measured_one_after_another(tiny, tmp_path):
+    assert run_summary(tmp_path, TINY, *TINY_FSDP, "--jobs", "1") == tiny
+
+
+def test_side_by_side_runs_in_other_processes_and_keeps_the_order():
+    assert run_side_by_side([os.getpid, os.getpid], 2)[0] != os.getpid()
+    assert run_side_by_side([lambda: "a", lambda: "b", lambda: "c"], 2) == ["a", "b", "c"]
 
 
 def test_fsdp_divides_the_model_state_over_the_gpus(tiny):
@@ -146,7 +161,7 @@ def test_summary_reads_each_stage_s_own_settings_activation_checkpointing_includ
     assert upsampler["activation_bytes_per_gpu"]["checkpointed"] < upsampler["activation_bytes_per_gpu"]["plain"]
 
 
-@pytest.mark.slow  # about 50 s: PyTorch's shape inference, op by op, for 6.7 billion parameters
+@pytest.mark.slow  # about 25 s: PyTorch's shape inference, op by op, for 6.7 billion parameters
 def test_paper_graph_builds_on_meta_and_allocates_nothing(paper):
     summary, growth = paper
     assert [s["stage"] for s in summary["stages"]] == ["clip", "prior", "decoder", "upsampler_0", "upsampler_1"]

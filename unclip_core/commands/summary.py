@@ -1,8 +1,8 @@
 """`unclip summary --config FILE [KEY=VALUE ...] [--batch N] [--precision P] [--strategy S]
-[--devices N] [--json FILE]`: parameters, FLOPs and GPU memory of every stage's training step.
+[--devices N] [--json FILE] [--jobs N]`: parameters, FLOPs and GPU memory of every stage's training step.
 
 Every stage is built on the meta device: no weights are allocated and no weight file is read,
-so a graph of billions of parameters is summarized in under a minute on any machine (docs/scaling.md).
+so a graph of billions of parameters is summarized in seconds on any machine (docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ def add_parser(sub) -> None:
     parser.add_argument("--devices", default=None, metavar="N",
                         help="GPUs in all (default: the graph's trainer.devices x trainer.num_nodes)")
     parser.add_argument("--json", default=None, metavar="FILE", help="also write the numbers to FILE as JSON")
+    parser.add_argument("--jobs", default=None, metavar="N",
+                        help="stages measured in N processes at once (default: one per CPU core)")
     parser.set_defaults(run=run)
 
 
@@ -72,14 +74,16 @@ def run(args: argparse.Namespace) -> None:
     from ..graph import load_graph
     from ..plugins import get_registry
     from ..summary import render, resolve_options, summarize, to_json
+    from ..summary.side_by_side import default_processes
 
     json_path = checked_json_path(args.json)
+    jobs = whole_number("--jobs", args.jobs) or default_processes()
     graph = load_graph(args.config, args.overrides)
     options = resolve_options(
         graph, precision=args.precision, strategy=args.strategy,
         devices=whole_number("--devices", args.devices), batch=whole_number("--batch", args.batch),
     )
-    summary = summarize(graph, args.config, options, get_registry())
+    summary = summarize(graph, args.config, options, get_registry(), processes=jobs)
     print(render(summary))
     if json_path is not None:
         with atomic_file(json_path) as path:

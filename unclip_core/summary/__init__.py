@@ -1,7 +1,7 @@
 """`unclip summary`: what training each stage of a graph takes, from the graph alone.
 
 Every stage is built on the meta device (no memory, no weight files), so a graph of billions of
-parameters is summarized in under a minute on a laptop: parameters, FLOPs of a training step,
+parameters is summarized in seconds on a laptop: parameters, FLOPs of a training step,
 and the memory a GPU needs for it under DDP or FSDP, in bf16-mixed or float32.
 """
 

@@ -1,10 +1,10 @@
 """What one stage's training step costs, measured without allocating the model: parameters,
 FLOPs per item, and the bytes autograd keeps for the backward pass.
 
-The stage is built on the meta device. FLOPs come from a forward and backward pass there
-(FLOPs depend on shapes, not on precision). The module then moves to the pretend GPU, where a
-forward pass under the run's CUDA autocast shows what a GPU step would keep for its backward,
-with activation checkpointing and without (saved_tensors.py).
+The stage is built on the meta device and moved to the pretend GPU, where one forward pass
+under the run's CUDA autocast shows what a GPU step would keep for its backward, with activation
+checkpointing and without (saved_tensors.py), and what the step's forward and backward cost in
+FLOPs (flops.py: the backward's follow from the forward's operations).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from ..flops import forward_flops, train_step_flops
+from ..flops import StepFlopsFromForward, forward_flops
 from ..training.sharding import blocks
 from .host_side import DatalessDeviceHost
 from .meta_build import META
@@ -49,12 +49,10 @@ def measure_stage(
     module.to(META).train()  # already there: this makes Lightning's `module.device` say so
     params = list(module.parameters())
     trainable = [p for p in params if p.requires_grad]
-    with DatalessDeviceHost():
-        flops = train_step_flops(lambda: module.step_loss(stage.batch(module, batch, META)))
-        encoder_flops = 0
-        if stage.encoder_batch is not None and count_encoder:
+    encoder_flops = 0
+    if stage.encoder_batch is not None and count_encoder:
+        with DatalessDeviceHost():
             encoder_flops = forward_flops(lambda: module.encoder_features(stage.encoder_batch(batch, META)))
-    module.zero_grad(set_to_none=True)
     state_bytes = _bytes(_state(module))
     averaged_bytes = _bytes([t for t in _state(module.component) if t.is_floating_point()])
     if stage.step_skips_frozen_encoder:
@@ -62,7 +60,8 @@ def measure_stage(
         # parameters onto the pretend GPU would cost seconds for nothing.
         module.encoder = None
     move_to_pretend_gpu(module)
-    with on_pretend_gpu(), gpu_autocast(autocast_dtype):
+    flops = StepFlopsFromForward()
+    with on_pretend_gpu(), gpu_autocast(autocast_dtype), flops:
         kept = bytes_kept_for_backward(
             lambda: module.step_loss(stage.batch(module, batch, PRETEND_GPU)), _state(module), blocks(module.component)
         )
@@ -72,7 +71,7 @@ def measure_stage(
         state_bytes=state_bytes,
         trainable_bytes=_bytes(trainable),
         averaged_bytes=averaged_bytes,
-        flops_per_item=flops / batch,
+        flops_per_item=flops.total / batch,
         encoder_flops_per_item=encoder_flops / batch,
         activation_bytes=kept.checkpointed if activation_checkpointing else kept.plain,
         activation_checkpointing=activation_checkpointing,

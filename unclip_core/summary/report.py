@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import torch
@@ -12,6 +13,7 @@ from ..graph import Graph
 from ..registry import Registry
 from .measure import StageCost, measure_stage
 from .memory import GpuMemory, Strategy, memory_per_gpu
+from .side_by_side import run_side_by_side
 from .stages import graph_stages
 
 Precision = Literal["bf16-mixed", "32-true"]
@@ -109,19 +111,23 @@ def stage_batch(graph: Graph, name: str, options: SummaryOptions) -> int:
     return size
 
 
-def summarize(graph: Graph, config: str, options: SummaryOptions, registry: Registry) -> Summary:
+def summarize(graph: Graph, config: str, options: SummaryOptions, registry: Registry, processes: int = 1) -> Summary:
+    """The graph's summary, its stages measured in up to `processes` processes at once."""
     stages = graph_stages(graph, registry)
     batches = [stage_batch(graph, stage.name, options) for stage in stages]  # all checked first
-    rows: list[StageSummary] = []
-    for stage, batch in zip(stages, batches):
-        # The frozen encoder's forward is the same wherever it is held: counted once.
-        counted = any(row.cost.encoder_flops_per_item for row in rows)
-        settings = graph.train.for_stage(stage.name)
-        cost = measure_stage(stage, batch, PRECISIONS[options.precision], count_encoder=not counted,
-                             activation_checkpointing=settings.activation_checkpointing)
-        ema = settings.ema_decay is not None
-        memory = memory_per_gpu(cost, strategy=options.strategy, devices=options.devices, ema=ema)
-        rows.append(StageSummary(stage.name, stage.detail, cost, memory))
+    # The frozen encoder's forward is the same wherever it is held: counted once, by the first holder.
+    holder = next((i for i, stage in enumerate(stages) if stage.encoder_batch is not None), None)
+    settings = [graph.train.for_stage(stage.name) for stage in stages]
+    jobs = [
+        partial(measure_stage, stage, batch, PRECISIONS[options.precision], count_encoder=i == holder,
+                activation_checkpointing=stage_settings.activation_checkpointing)
+        for i, (stage, batch, stage_settings) in enumerate(zip(stages, batches, settings))
+    ]
+    rows = [
+        StageSummary(stage.name, stage.detail, cost,
+                     memory_per_gpu(cost, strategy=options.strategy, devices=options.devices, ema=stage_settings.ema_decay is not None))
+        for stage, stage_settings, cost in zip(stages, settings, run_side_by_side(jobs, processes))
+    ]
     encoder_flops = max((row.cost.encoder_flops_per_item for row in rows), default=0.0)
     accumulate = graph.trainer.get("accumulate_grad_batches", 1)
     return Summary(config, options, accumulate if isinstance(accumulate, int) and accumulate > 0 else 1, rows, encoder_flops)
