@@ -5,7 +5,7 @@
 
 For each stage with a step budget in the graph (`train.<stage>.max_steps`):
 images = steps x batch per GPU x GPUs (the global batch), FLOPs = images x GFLOP per training
-image (`unclip summary`: one forward and backward, counted on the meta device), and
+image (`unclip summary`: one forward and backward, counted without allocating the model), and
 GPU-hours = FLOPs / (MFU x the GPU's peak) / 3600, for two MFUs:
 
 - **measured**: the MFU this framework reached on that stage of the emoji graph, on the device
