@@ -210,6 +210,7 @@ def test_paper_ar_prior_size_within_ten_percent():
         (["--strategy", "deepspeed"], "--strategy must be one of ddp, fsdp, got 'deepspeed'"),
         (["decoder.channelz=8"], "unknown key 'decoder.channelz'"),
         (["--json", "no-such-folder/summary.json"], "folder no-such-folder does not exist"),
+        (["--jobs", "-1"], "--jobs must be a whole number of at least 1, got '-1'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(capsys, flags, message):
