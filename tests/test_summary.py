@@ -161,7 +161,7 @@ def test_summary_reads_each_stage_s_own_settings_activation_checkpointing_includ
     assert upsampler["activation_bytes_per_gpu"]["checkpointed"] < upsampler["activation_bytes_per_gpu"]["plain"]
 
 
-@pytest.mark.slow  # about 25 s: PyTorch's shape inference, op by op, for 6.7 billion parameters
+@pytest.mark.slow  # about 25 s, in one process: PyTorch's shape inference, op by op, for 6.7 billion parameters
 def test_paper_graph_builds_on_meta_and_allocates_nothing(paper):
     summary, growth = paper
     assert [s["stage"] for s in summary["stages"]] == ["clip", "prior", "decoder", "upsampler_0", "upsampler_1"]
