@@ -45,7 +45,7 @@ def load_emoji(pipe: Pipeline, split: str = "held-out", limit: int | None = None
     node = pipe.graph.data
     if node is None or node.type != "emoji":
         raise SystemExit("this model's graph has no `data: {type: emoji}` section to evaluate on")
-    config = node.config.model_copy(update={"phrasings": False})  # bare CLDR names as prompts
+    config = node.config.model_copy(update={"phrasings": False, "captions": ["name"]})  # bare CLDR names as prompts
     source = get_registry().get("dataset", "emoji")(config)
     train, val = source.train_set(), source.val_set()
     characters = train.characters + val.characters

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from unclip_core.errors import ConfigError
 from unclip_plugins.datasets.emoji import EmojiConfig, EmojiSource
+from unclip_plugins.datasets.emoji_annotations import group_caption, keyword_caption
 from unclip_plugins.datasets.emoji_cache import MANIFEST, cache_folder
 from unclip_plugins.datasets.emoji_names import emoji_name, normalize_name, phrase
 from unclip_plugins.datasets.emoji_render import GLYPH_WIDTH, find_font, load_font
@@ -27,6 +29,10 @@ def font_available() -> bool:
 
 needs_font = pytest.mark.skipif(
     not font_available(), reason="emoji font missing: apt-get install fonts-noto-color-emoji"
+)
+needs_unicode = pytest.mark.skipif(
+    not Path("/usr/share/unicode/emoji/emoji-test.txt").is_file() or not Path("/usr/share/unicode/cldr").is_dir(),
+    reason="CLDR annotations or emoji-test.txt missing: apt-get install unicode-cldr-core unicode-data",
 )
 
 
@@ -140,3 +146,40 @@ def test_corrupt_cache_image_is_skipped_or_rendered_again(tmp_path, caplog):
     repaired = small_source(tmp_path).images()
     assert np.array_equal(repaired[list(pixels)[3]], pixels[list(pixels)[3]])
     assert Image.open(folder / "00003.png").size == (32, 32)
+
+
+@needs_unicode
+def test_keyword_and_group_captions_come_from_cldr_and_emoji_test():
+    assert keyword_caption("\U0001F606", "/usr/share/unicode") == "face, grinning squinting face, laugh, mouth, satisfied, smile"
+    assert group_caption("\U0001F606", "/usr/share/unicode") == "face smiling, smileys & emotion"
+    # CLDR writes emoji without the variation selector that fully-qualified sequences carry.
+    assert keyword_caption("\u2764\ufe0f", "/usr/share/unicode") == "heart, red heart"
+    assert group_caption("\u2764\ufe0f", "/usr/share/unicode") == "heart, smileys & emotion"
+
+
+@needs_font
+@needs_unicode
+def test_each_caption_kind_is_an_item_of_its_own_in_training_only(tmp_path):
+    named = small_source(tmp_path)
+    source = small_source(tmp_path, captions=["name", "keywords", "group"])
+    train = source.train_set()
+    by_emoji: dict[str, list[int]] = {}
+    for index, character in enumerate(train.characters):
+        by_emoji.setdefault(character, []).append(index)
+    assert list(by_emoji) == named.train_set().characters  # every training emoji, in order
+    for character, items in by_emoji.items():
+        captions = [train.captions[i] for i in items]
+        assert captions[0] == emoji_name(character) and len(captions) == len(set(captions)) <= 3
+        assert all(torch.equal(train[i]["image"], train[items[0]]["image"]) for i in items)
+    assert len(train) > 2.5 * len(by_emoji)
+    assert source.val_set().captions == named.val_set().captions  # held-out emoji: by name only
+
+
+def test_missing_unicode_files_name_the_packages(tmp_path):
+    with pytest.raises(ConfigError, match="apt-get install unicode-cldr-core unicode-data"):
+        keyword_caption("\U0001F606", str(tmp_path))
+
+
+def test_a_caption_kind_given_twice_is_refused():
+    with pytest.raises(ValueError, match="lists a caption kind twice"):
+        EmojiConfig(captions=["name", "name"])

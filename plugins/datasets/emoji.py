@@ -1,17 +1,19 @@
-"""`type: emoji`: Noto Color Emoji rendered with Pillow, captioned with CLDR names."""
+"""`type: emoji`: Noto Color Emoji rendered with Pillow, captioned with CLDR names (and, for
+training, optionally CLDR keywords and Unicode groups as well: emoji_annotations.py)."""
 
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 import torch
-from pydantic import Field
+from pydantic import Field, field_validator
 from torch.utils.data import Dataset
 
 from unclip_core.interfaces import DataConfig, DataSource, Pair
 
+from .emoji_annotations import group_caption, keyword_caption
 from .emoji_cache import RenderSettings, cache_folder, load_or_render
 from .emoji_names import PHRASINGS, emoji_name, phrase
 from .emoji_render import find_font, load_font, render_emoji
@@ -19,6 +21,7 @@ from .emoji_split import fully_qualified_emoji, held_out_split, unit_hash
 from .image_files import uint8_to_tensor
 
 Channel = Annotated[int, Field(ge=0, le=255)]
+CaptionKind = Literal["name", "keywords", "group"]
 
 
 class EmojiConfig(DataConfig):
@@ -31,17 +34,32 @@ class EmojiConfig(DataConfig):
     val_fraction: float = Field(0.05, ge=0, le=1, description="Fraction of emoji families held out whole.")
     tone_val_fraction: float = Field(0.3, ge=0, le=1, description="Fraction of toned families that hold out one tone.")
     limit: int | None = Field(None, ge=1, description="Use only the first N emoji (code point order), for quick runs.")
+    captions: list[CaptionKind] = Field(
+        ["name"], min_length=1,
+        description="The captions each training emoji is paired with, one pair each: its CLDR name (phrased as `phrasings` "
+        "says), its CLDR keywords ('face, grin, laugh'), its Unicode group ('face smiling, smileys & emotion'). "
+        "Held-out emoji keep their name only. keywords and group read `unicode_dir`.",
+    )
+    unicode_dir: str = Field("/usr/share/unicode", description="Where Debian's unicode-cldr-core and unicode-data put CLDR's annotations and emoji-test.txt.")
+
+    @field_validator("captions")
+    @classmethod
+    def _distinct(cls, kinds: list[str]) -> list[str]:
+        if len(set(kinds)) != len(kinds):
+            raise ValueError(f"lists a caption kind twice: {kinds}; give each of name, keywords, group at most once")
+        return kinds
 
 
 class EmojiDataset(Dataset):
-    """Rendered emoji held in memory as uint8; captions are chosen per emoji, deterministically."""
+    """Rendered emoji held in memory as uint8, one item per (emoji, caption) pair: an emoji
+    captioned several ways appears once per caption."""
 
-    def __init__(self, characters: list[str], pixels: np.ndarray, seed: int, phrasings: bool) -> None:
-        if len(characters) != len(pixels):
-            raise ValueError(f"{len(characters)} emoji but {len(pixels)} images")
+    def __init__(self, characters: list[str], pixels: np.ndarray, captions: list[str]) -> None:
+        if not len(characters) == len(pixels) == len(captions):
+            raise ValueError(f"{len(characters)} emoji, {len(pixels)} images and {len(captions)} captions")
         self.characters = characters
         self.pixels = pixels
-        self.captions = [phrase(emoji_name(c), _phrasing(seed, c) if phrasings else 0) for c in characters]
+        self.captions = captions
 
     def __len__(self) -> int:
         return len(self.characters)
@@ -81,20 +99,32 @@ class EmojiSource(DataSource):
         return self._images
 
     def train_set(self) -> EmojiDataset:
-        return self._subset(self._split().train)
+        return self._subset(self._split().train, self.config.captions)
 
     def val_set(self) -> EmojiDataset:
-        return self._subset(self._split().val)
+        # Held-out emoji are asked for by name: validation retrieval ranks names among names.
+        return self._subset(self._split().val, ["name"])
 
     def _split(self):
         c = self.config
         return held_out_split(list(self.images()), c.split_seed, c.val_fraction, c.tone_val_fraction)
 
-    def _subset(self, characters: tuple[str, ...]) -> EmojiDataset:
+    def _subset(self, characters: tuple[str, ...], kinds: list[str]) -> EmojiDataset:
+        """One item per emoji and caption kind; an emoji without a caption of some kind (CLDR
+        has no keywords for emoji newer than it) has no item of that kind."""
+        pairs = [(c, caption) for c in characters for kind in kinds if (caption := self._caption(c, kind)) is not None]
         images = self.images()
         size = self.config.image_size
-        pixels = np.stack([images[c] for c in characters]) if characters else np.zeros((0, size, size, 3), np.uint8)
-        return EmojiDataset(list(characters), pixels, self.config.seed, self.config.phrasings)
+        pixels = np.stack([images[c] for c, _ in pairs]) if pairs else np.zeros((0, size, size, 3), np.uint8)
+        return EmojiDataset([c for c, _ in pairs], pixels, [caption for _, caption in pairs])
+
+    def _caption(self, character: str, kind: str) -> str | None:
+        c = self.config
+        if kind == "keywords":
+            return keyword_caption(character, c.unicode_dir)
+        if kind == "group":
+            return group_caption(character, c.unicode_dir)
+        return phrase(emoji_name(character), _phrasing(c.seed, character) if c.phrasings else 0)
 
 
 def _renderer(config: EmojiConfig):
