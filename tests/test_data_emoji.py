@@ -178,6 +178,9 @@ def test_each_caption_kind_is_an_item_of_its_own_in_training_only(tmp_path):
 def test_missing_unicode_files_name_the_packages(tmp_path):
     with pytest.raises(ConfigError, match="apt-get install unicode-cldr-core unicode-data"):
         keyword_caption("\U0001F606", str(tmp_path))
+    with pytest.raises(ConfigError, match="apt-get install unicode-cldr-core unicode-data"):
+        EmojiSource(EmojiConfig(captions=["name", "group"], unicode_dir=str(tmp_path)))  # as the source is made
+    EmojiSource(EmojiConfig(unicode_dir=str(tmp_path)))  # names alone need neither package
 
 
 def test_a_caption_kind_given_twice_is_refused():

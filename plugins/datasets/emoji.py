@@ -13,7 +13,7 @@ from torch.utils.data import Dataset
 
 from unclip_core.interfaces import DataConfig, DataSource, Pair
 
-from .emoji_annotations import group_caption, keyword_caption
+from .emoji_annotations import group_caption, keyword_caption, unicode_folder
 from .emoji_cache import RenderSettings, cache_folder, load_or_render
 from .emoji_names import PHRASINGS, emoji_name, phrase
 from .emoji_render import find_font, load_font, render_emoji
@@ -83,6 +83,8 @@ class EmojiSource(DataSource):
         super().__init__(config)
         self.config: EmojiConfig = config
         self._images: dict[str, np.ndarray] | None = None
+        if set(config.captions) - {"name"}:
+            unicode_folder(config.unicode_dir)  # refused now, before a run starts writing anything
 
     @property
     def settings(self) -> RenderSettings:

@@ -26,13 +26,13 @@ INSTALL_HINT = "install them with: apt-get install unicode-cldr-core unicode-dat
 
 def keyword_caption(character: str, unicode_dir: str) -> str | None:
     """'face, grin, laugh' for one emoji; None when CLDR has no keywords for it."""
-    words = _keywords(_folder(unicode_dir)).get(character.replace(VARIATION_SELECTOR, ""))
+    words = _keywords(unicode_folder(unicode_dir)).get(character.replace(VARIATION_SELECTOR, ""))
     return ", ".join(words) if words else None
 
 
 def group_caption(character: str, unicode_dir: str) -> str | None:
     """'face smiling, smileys & emotion' for one emoji; None when emoji-test.txt does not list it."""
-    groups = _groups(_folder(unicode_dir))
+    groups = _groups(unicode_folder(unicode_dir))
     found = groups.get(character) or groups.get(character.replace(VARIATION_SELECTOR, ""))
     if found is None:
         return None
@@ -40,7 +40,8 @@ def group_caption(character: str, unicode_dir: str) -> str | None:
     return f"{subgroup.replace('-', ' ')}, {group.lower()}"
 
 
-def _folder(unicode_dir: str) -> Path:
+def unicode_folder(unicode_dir: str) -> Path:
+    """`unicode_dir`, once it is known to hold both packages' files; else one line naming them."""
     folder = Path(unicode_dir).expanduser()
     missing = [str(folder / name) for name in (*ANNOTATIONS, EMOJI_TEST) if not (folder / name).is_file()]
     if missing:
