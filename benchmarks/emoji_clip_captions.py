@@ -38,6 +38,10 @@ def command(steps: int, batch: int, val_every: int, captions: str, run_dir: Path
     ]
 
 
+def run_dir_of(runs: Path, variant: str) -> Path:
+    return runs / variant.replace("+", "-")
+
+
 def validations(run_dir: Path) -> list[dict[str, float]]:
     """Every validation the run logged, in step order."""
     rows = []
@@ -58,19 +62,19 @@ def main() -> None:
     last_step = args.steps - 1
     pending = {}
     for variant, captions in VARIANTS.items():
-        run_dir = args.runs / variant.replace("+", "-")
+        run_dir = run_dir_of(args.runs, variant)
         if not any(row["step"] == last_step for row in validations(run_dir)):
             run_dir.mkdir(parents=True, exist_ok=True)
-            log = (run_dir / "train.log").open("w")
-            pending[variant] = subprocess.Popen(command(args.steps, args.batch, args.val_every, captions, run_dir), stdout=log, stderr=log,
-                                                env={**os.environ, "OMP_NUM_THREADS": "1"}, cwd=ROOT)
+            with (run_dir / "train.log").open("w") as log:  # the child keeps its own copy open
+                pending[variant] = subprocess.Popen(command(args.steps, args.batch, args.val_every, captions, run_dir),
+                                                    stdout=log, stderr=log, env={**os.environ, "OMP_NUM_THREADS": "1"}, cwd=ROOT)
     for variant, process in pending.items():
         if process.wait() != 0:
-            raise SystemExit(f"{variant}: training failed, see {args.runs / variant.replace('+', '-') / 'train.log'}")
+            raise SystemExit(f"{variant}: training failed, see {run_dir_of(args.runs, variant) / 'train.log'}")
 
     results = []
     for variant in VARIANTS:
-        for row in validations(args.runs / variant.replace("+", "-")):
+        for row in validations(run_dir_of(args.runs, variant)):
             results.append({
                 "captions": variant, "step": int(row["step"]) + 1, "pairs_seen": (int(row["step"]) + 1) * args.batch,
                 "heldout_top1": round(row["val/i2t_top1"], 4), "heldout_top5": round(row["val/i2t_top5"], 4),

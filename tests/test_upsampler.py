@@ -40,7 +40,6 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     return (10 * torch.log10(4 / ((a - b) ** 2).mean((1, 2, 3)))).mean().item()
 
 
-# Training on crops takes a minute more of CPU: it runs with the slow checks (pytest -m slow).
 # Both train an upsampler for about a minute: slow checks (the default suite keeps to 15 minutes on 2 cores).
 @pytest.mark.slow
 @pytest.mark.parametrize("crop, batch", [(None, 32), (8, 128)], ids=["whole", "quarter_crops"])

@@ -40,6 +40,7 @@ def group_caption(character: str, unicode_dir: str) -> str | None:
     return f"{subgroup.replace('-', ' ')}, {group.lower()}"
 
 
+@lru_cache(maxsize=4)  # asked once per caption; a refusal raises and is not remembered
 def unicode_folder(unicode_dir: str) -> Path:
     """`unicode_dir`, once it is known to hold both packages' files; else one line naming them."""
     folder = Path(unicode_dir).expanduser()
