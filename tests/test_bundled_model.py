@@ -13,7 +13,7 @@ from unclip_core.pipeline import Pipeline, resolve_model
 from unclip_core.weights import sha256_of, verify_folder
 
 
-@pytest.mark.parametrize("name", ["unclip-emoji", "unclip-shapes"])
+@pytest.mark.parametrize("name", ["unclip-emoji", "unclip-emoji-ar", "unclip-shapes"])
 def test_bundled_model_is_registered_with_a_sha256_for_every_file(name):
     catalog = load_catalog()
     assert catalog.default_model == "unclip-emoji"
@@ -24,12 +24,12 @@ def test_bundled_model_is_registered_with_a_sha256_for_every_file(name):
         assert sha256_of(model.folder / name) == digest, name
 
 
-@pytest.mark.parametrize("name, budget_mib", [(None, 40), ("unclip-shapes", 16)])
+@pytest.mark.parametrize("name, budget_mib", [(None, 40), ("unclip-emoji-ar", 8), ("unclip-shapes", 16)])
 def test_bundled_checksums_verify_and_fit_the_size_budget(name, budget_mib):
-    folder, expected = resolve_model(name)
-    sums = verify_folder(folder, expected)
-    assert sums == json.loads((folder / "checksums.json").read_text())
-    weights = sum(p.stat().st_size for p in folder.glob("*.safetensors"))
+    files = resolve_model(name)
+    sums = files.verify()
+    assert json.loads((files.folder / "checksums.json").read_text()).items() <= sums.items()
+    weights = sum(p.stat().st_size for p in files.folder.glob("*.safetensors"))
     assert weights <= budget_mib * 2**20
 
 
@@ -70,7 +70,8 @@ def test_shapes_model_draws_what_its_prompts_say(shapes_model):
 
 
 def test_a_tampered_weight_file_is_refused(tmp_path):
-    folder, expected = resolve_model("unclip-emoji")
+    files = resolve_model("unclip-emoji")
+    folder, expected = files.folder, files.layers[0][1]
     copy = tmp_path / "model"
     shutil.copytree(folder, copy)
     data = bytearray((copy / "upsampler_0.safetensors").read_bytes())

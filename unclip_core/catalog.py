@@ -18,6 +18,7 @@ class CatalogModel:
     name: str
     folder: Path
     sha256: dict[str, str] = field(default_factory=dict)
+    base: str | None = None  # a registered model whose files this one uses where its folder has none
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,36 @@ def load_catalog(path: Path | None = None) -> Catalog:
     raw = OmegaConf.to_container(OmegaConf.load(path), resolve=True) or {}
     base = path.parent
     models = {
-        name: CatalogModel(name, base / spec["folder"], dict(spec.get("sha256") or {}))
+        name: CatalogModel(name, base / spec["folder"], dict(spec.get("sha256") or {}), spec.get("base"))
         for name, spec in (raw.get("models") or {}).items()
     }
+    for model in models.values():
+        _check_bases(model, models, path)
     return Catalog(path, dict(raw.get("plugins") or {}), models, raw.get("default_model"))
+
+
+def _check_bases(model: CatalogModel, models: dict[str, CatalogModel], path: Path) -> None:
+    seen = [model.name]
+    while model.base is not None:
+        if model.base not in models:
+            raise ConfigError(
+                f"{path}: model '{model.name}' names base '{model.base}', which is not a model of this file; "
+                f"use one of: {', '.join(sorted(models))}"
+            )
+        if model.base in seen:
+            raise ConfigError(f"{path}: models {' -> '.join([*seen, model.base])} are each other's base; break the loop")
+        seen.append(model.base)
+        model = models[model.base]
+
+
+def model_layers(models: dict[str, CatalogModel], name: str) -> tuple[tuple[Path, dict[str, str]], ...]:
+    """(folder, sha256) of the model, then of its base, and so on (load_catalog refused loops)."""
+    layers = []
+    model: CatalogModel | None = models[name]
+    while model is not None:
+        layers.append((model.folder, model.sha256))
+        model = models[model.base] if model.base is not None else None
+    return tuple(layers)
 
 
 def resolve_config_path(path: str | Path) -> Path:

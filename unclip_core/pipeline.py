@@ -11,7 +11,7 @@ import torch
 from omegaconf import OmegaConf
 from PIL.Image import Image
 
-from .catalog import load_catalog
+from .catalog import load_catalog, model_layers
 from .budget import check_budget, chunk_images, max_pixels
 from .errors import ConfigError, InputError, WeightsError
 from .finite import require_finite_output
@@ -19,10 +19,11 @@ from .graph import Components, Graph, build, graph_from_dict
 from .images import to_pil
 from .interfaces import TextEncoding
 from .limits import COUNT, GUIDANCE, SEED
+from .model_files import ModelFiles
 from .pipeline_editing import EditingMethods
 from .plugins import get_registry
 from .stage_options import PipelineCallback, SamplerChoice, sampler_for_call, stage_callback
-from .weights import GRAPH_FILE, load_module, save_folder, verify_folder
+from .weights import load_module, save_folder
 
 NON_FINITE_HINT = (
     "Lower the guidance scale or the number of steps, try another sampler, or check that the "
@@ -59,23 +60,24 @@ class Pipeline(EditingMethods):
     @classmethod
     def from_pretrained(cls, name_or_folder: str | Path | None = None, overrides: Sequence[str] = ()) -> Pipeline:
         """Load a pipeline folder, or a model named in registry.yaml or by a plugin."""
-        folder, expected = resolve_model(name_or_folder)
-        verify_folder(folder, expected)
-        graph = graph_from_dict(OmegaConf.load(folder / GRAPH_FILE), overrides, check_trainer=False)
-        if (folder / "encoder.safetensors").is_file():  # the folder's weights replace any original source
+        files = resolve_model(name_or_folder)
+        files.verify()
+        graph = graph_from_dict(OmegaConf.load(files.graph_file), overrides, check_trainer=False)
+        if files.path("encoder.safetensors").is_file():  # the folder's weights replace any original source
             encoder = get_registry().get("encoder", graph.encoder.type)
             saved = replace(graph.encoder, config=encoder.config_for_saved_weights(graph.encoder.config))
             graph = replace(graph, encoder=saved)
         pipeline = cls.from_graph(graph)
         for stem, module in pipeline.modules().items():
-            path = folder / f"{stem}.safetensors"
-            if path.is_file():
-                load_module(module, path)
-            elif module.state_dict():
+            if not module.state_dict():
+                continue  # nothing learned (a caption-only prior): a base model's file is not for it
+            path = files.path(f"{stem}.safetensors")
+            if not path.is_file():
                 raise WeightsError(
-                    f"{folder} has no {stem}.safetensors but its pipeline.yaml has a {stem}; "
+                    f"{files.folder} has no {stem}.safetensors but its pipeline.yaml has a {stem}; "
                     "the folder is incomplete: copy it again or save the pipeline again"
                 )
+            load_module(module, path)
         pipeline.eval()
         return pipeline
 
@@ -241,7 +243,7 @@ def checked_prompts(prompts: str | Sequence[str]) -> list[str]:
     return list(prompts)
 
 
-def resolve_model(name_or_folder: str | Path | None) -> tuple[Path, dict[str, str]]:
+def resolve_model(name_or_folder: str | Path | None) -> ModelFiles:
     """A folder path, else a name from registry.yaml or a plugin; None means the default model."""
     if name_or_folder is not None and not isinstance(name_or_folder, (str, Path)):
         raise InputError(
@@ -253,12 +255,11 @@ def resolve_model(name_or_folder: str | Path | None) -> tuple[Path, dict[str, st
         raise ConfigError("no model given and registry.yaml names no default_model")
     path = Path(name)
     if path.is_dir():
-        return path, {}
+        return ModelFiles.of_folder(path)
     if str(name) in catalog.models:
-        model = catalog.models[str(name)]
-        return model.folder, model.sha256
+        return ModelFiles(model_layers(catalog.models, str(name)))
     plugin_models = get_registry().models()
     if str(name) in plugin_models:
-        return plugin_models[str(name)].folder, {}
+        return ModelFiles.of_folder(plugin_models[str(name)].folder)
     known = sorted([*catalog.models, *plugin_models])
     raise WeightsError(f"'{name}' is neither a pipeline folder nor a known model; known models: {', '.join(known) or 'none'}")

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 from ..graph import Graph
+from ..model_files import ModelFiles
 from ..training.recipe import MARKER, learned, learned_settings, stages, write_marker
 
 SHARED_BY_ALL = ("data", "trainer", "seed")
@@ -40,7 +41,7 @@ def training_key(base: str, variant: Graph, retrain: list[str]) -> str:
                         "encoder": learned(variant.encoder), **{key: graph.get(key) for key in SHARED_BY_ALL}})
 
 
-def prepare_run(base_folder: Path, variant: Graph, retrain: list[str]) -> None:
+def prepare_run(base: ModelFiles, variant: Graph, retrain: list[str]) -> None:
     """Copy the base's weights of every stage the variant keeps into its run folder, and mark
     them finished, so `train_all` trains only `retrain`. A run already under way is left as is."""
     run_dir = Path(variant.run_dir)
@@ -52,8 +53,8 @@ def prepare_run(base_folder: Path, variant: Graph, retrain: list[str]) -> None:
     for stage in stages(variant):
         if stage.name in retrain:
             continue
-        weights = base_folder / f"{stage.name}.safetensors"
+        weights = base.path(f"{stage.name}.safetensors")
         if weights.is_file():
             shutil.copy2(weights, target / weights.name)
-        kept[stage.name] = {"copied_from": str(base_folder), "settings": learned_settings(variant, stage.name)}
+        kept[stage.name] = {"copied_from": str(weights.parent), "settings": learned_settings(variant, stage.name)}
     write_marker(variant, kept)

@@ -12,7 +12,6 @@ Layout of the output folder:
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,10 +28,11 @@ from ..graph import Graph, build_section, graph_from_dict, load_graph
 from ..image_output import grid, save_image, square_columns
 from ..images import to_pil
 from ..interfaces import Metric, Samples
+from ..model_files import ModelFiles
 from ..pipeline import Pipeline, resolve_model
 from ..plugins import get_registry
 from ..registry import Registry
-from ..weights import CHECKSUM_FILE, GRAPH_FILE, verify_folder
+from ..weights import CHECKSUM_FILE
 from .measure import Usage, measured
 from .plots import write_plots
 from .prompts import PromptSet, load_prompts
@@ -67,8 +67,8 @@ class Comparison:
         """Run every unfinished variant; returns the records of all variants, in axis order."""
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "experiment.yaml").write_text(yaml.safe_dump(self.experiment.model_dump(mode="json"), sort_keys=False))
-        base_source, base_folder, raw = self.base()
-        base_id = base_identity(base_source, base_folder)
+        base_source, base_files, raw = self.base()
+        base_id = base_identity(base_source, base_files)
         base_graph = graph_from_dict(OmegaConf.create(raw))
         prompts = load_prompts(self.experiment.prompts, base_graph, self.registry, self.experiment.max_prompts)
         check_metric_needs(self.metrics, prompts, base_graph)
@@ -82,7 +82,7 @@ class Comparison:
             if record is not None:
                 self.log(f"[{plan.variant.label}] finished earlier; skipping")
             else:
-                record = self.run_variant(plan, base_source, base_folder, prompts, store.variant_dir(plan.variant))
+                record = self.run_variant(plan, base_source, base_files, prompts, store.variant_dir(plan.variant))
                 store.save(plan.variant, record)
             records[plan.variant.label] = record
             self.write_tables(list(records.values()))
@@ -90,24 +90,24 @@ class Comparison:
         write_plots(list(records.values()), self.experiment.x_axis, self.out / "plots")
         return list(records.values())
 
-    def base(self) -> tuple[str, Path, Any]:
-        """(what to load, its folder, its pipeline.yaml as a config), training it first for `graph:`."""
+    def base(self) -> tuple[str, ModelFiles, Any]:
+        """(what to load, its files, its pipeline.yaml as a config), training it first for `graph:`."""
         if self.experiment.graph is not None:
             from ..training.recipe import train_all
 
             run_dir = self.out / "base"
             graph = load_graph(self.experiment.graph, [*self.experiment.overrides, f"run_dir={run_dir}"])
             self.log(f"[base] training {self.experiment.graph} into {run_dir} (finished stages are skipped)")
-            folder = train_all(graph, log=self.log)
-            source = str(folder)
+            files = ModelFiles.of_folder(train_all(graph, log=self.log))
+            source = str(files.folder)
         else:
-            folder, expected = resolve_model(self.experiment.model)
-            verify_folder(folder, expected)
+            files = resolve_model(self.experiment.model)
+            files.verify()
             source = str(self.experiment.model)
-        raw = OmegaConf.load(folder / GRAPH_FILE)
-        if (folder / "encoder.safetensors").is_file():
+        raw = OmegaConf.load(files.graph_file)
+        if files.path("encoder.safetensors").is_file():
             raw.encoder.pretrained = None  # as Pipeline.from_pretrained does: the folder's weights win
-        return source, folder, raw
+        return source, files, raw
 
     def plan(self, variant: Variant, raw: Any, base_graph: Graph, base_id: str) -> Plan:
         overrides = [*self.experiment.overrides, *variant.overrides]
@@ -130,9 +130,9 @@ class Comparison:
         })
 
     # ---- one variant --------------------------------------------------------------------
-    def run_variant(self, plan: Plan, base_source: str, base_folder: Path, prompts: PromptSet, folder: Path) -> dict[str, Any]:
+    def run_variant(self, plan: Plan, base_source: str, base_files: ModelFiles, prompts: PromptSet, folder: Path) -> dict[str, Any]:
         started = time.monotonic()
-        pipeline = self.pipeline(plan, base_source, base_folder)
+        pipeline = self.pipeline(plan, base_source, base_files)
         pipeline.to(self.device).eval()
         e = self.experiment
         usage, per_seed, ways = Usage(), [], {}
@@ -168,13 +168,13 @@ class Comparison:
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
 
-    def pipeline(self, plan: Plan, base_source: str, base_folder: Path) -> Pipeline:
+    def pipeline(self, plan: Plan, base_source: str, base_files: ModelFiles) -> Pipeline:
         if not plan.retrain:
             return Pipeline.from_pretrained(base_source, overrides=[*self.experiment.overrides, *plan.variant.overrides])
         from ..training.recipe import train_all
 
         self.log(f"[{plan.variant.label}] training {', '.join(plan.retrain)}; the other stages come from the base")
-        prepare_run(base_folder, plan.graph, plan.retrain)
+        prepare_run(base_files, plan.graph, plan.retrain)
         # The run may have been trained for another variant: this variant's sampling settings win.
         return Pipeline.from_pretrained(train_all(plan.graph, log=self.log), overrides=[*self.experiment.overrides, *plan.variant.overrides])
 
@@ -216,12 +216,11 @@ def check_metric_needs(metrics: list[Metric], prompts: PromptSet, graph: Graph) 
             raise ConfigError(f"metrics.{i}: '{metric.name}' needs a prior and the base pipeline has none")
 
 
-def base_identity(source: str, folder: Path) -> str:
+def base_identity(source: str, files: ModelFiles) -> str:
     """The base's name and a digest of its weights' checksums. Records and training runs are
     keyed by it, so new weights under the same name (a registered model updated in place) are
     measured again instead of being reused from the old weights' run."""
-    checksums = folder / CHECKSUM_FILE
-    return f"{source}@{fingerprint(json.loads(checksums.read_text()))}" if checksums.is_file() else source
+    return f"{source}@{fingerprint(files.checksums())}" if (files.folder / CHECKSUM_FILE).is_file() else source
 
 
 def resolve_device(name: str) -> torch.device:
