@@ -50,33 +50,24 @@ def load_catalog(path: Path | None = None) -> Catalog:
         name: CatalogModel(name, base / spec["folder"], dict(spec.get("sha256") or {}), spec.get("base"))
         for name, spec in (raw.get("models") or {}).items()
     }
-    for model in models.values():
-        _check_bases(model, models, path)
+    for name in models:
+        base_chain(models, name, path)  # refuse an unknown base or a loop now, not at load time
     return Catalog(path, dict(raw.get("plugins") or {}), models, raw.get("default_model"))
 
 
-def _check_bases(model: CatalogModel, models: dict[str, CatalogModel], path: Path) -> None:
-    seen = [model.name]
-    while model.base is not None:
-        if model.base not in models:
+def base_chain(models: dict[str, CatalogModel], name: str, path: Path) -> list[CatalogModel]:
+    """The model, then its base, then that one's base, and so on."""
+    chain = [models[name]]
+    while (base := chain[-1].base) is not None:
+        if base not in models:
             raise ConfigError(
-                f"{path}: model '{model.name}' names base '{model.base}', which is not a model of this file; "
+                f"{path}: model '{chain[-1].name}' names base '{base}', which is not a model of this file; "
                 f"use one of: {', '.join(sorted(models))}"
             )
-        if model.base in seen:
-            raise ConfigError(f"{path}: models {' -> '.join([*seen, model.base])} are each other's base; break the loop")
-        seen.append(model.base)
-        model = models[model.base]
-
-
-def model_layers(models: dict[str, CatalogModel], name: str) -> tuple[tuple[Path, dict[str, str]], ...]:
-    """(folder, sha256) of the model, then of its base, and so on (load_catalog refused loops)."""
-    layers = []
-    model: CatalogModel | None = models[name]
-    while model is not None:
-        layers.append((model.folder, model.sha256))
-        model = models[model.base] if model.base is not None else None
-    return tuple(layers)
+        if any(model.name == base for model in chain):
+            raise ConfigError(f"{path}: models {' -> '.join([*(m.name for m in chain), base])} are each other's base; break the loop")
+        chain.append(models[base])
+    return chain
 
 
 def resolve_config_path(path: str | Path) -> Path:

@@ -20,8 +20,8 @@ class ModelFiles:
     layers: tuple[tuple[Path, dict[str, str]], ...]
 
     @classmethod
-    def of_folder(cls, folder: str | Path, expected: dict[str, str] | None = None) -> ModelFiles:
-        return cls(((Path(folder), dict(expected or {})),))
+    def of_folder(cls, folder: str | Path) -> ModelFiles:
+        return cls(((Path(folder), {}),))
 
     @property
     def folder(self) -> Path:
@@ -51,7 +51,6 @@ class ModelFiles:
     def verify(self) -> dict[str, str]:
         """Check every layer's files against its checksums.json and registry.yaml's sums; returns
         the sha256 of each file the model uses."""
-        sums: dict[str, str] = {}
-        for folder, expected in reversed(self.layers):
-            sums.update(verify_folder(folder, expected))
-        return sums
+        for folder, expected in self.layers:
+            verify_folder(folder, expected)
+        return self.checksums()

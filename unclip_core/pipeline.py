@@ -11,7 +11,7 @@ import torch
 from omegaconf import OmegaConf
 from PIL.Image import Image
 
-from .catalog import load_catalog, model_layers
+from .catalog import base_chain, load_catalog
 from .budget import check_budget, chunk_images, max_pixels
 from .errors import ConfigError, InputError, WeightsError
 from .finite import require_finite_output
@@ -257,7 +257,8 @@ def resolve_model(name_or_folder: str | Path | None) -> ModelFiles:
     if path.is_dir():
         return ModelFiles.of_folder(path)
     if str(name) in catalog.models:
-        return ModelFiles(model_layers(catalog.models, str(name)))
+        chain = base_chain(catalog.models, str(name), catalog.path)
+        return ModelFiles(tuple((model.folder, model.sha256) for model in chain))
     plugin_models = get_registry().models()
     if str(name) in plugin_models:
         return ModelFiles.of_folder(plugin_models[str(name)].folder)
