@@ -2,6 +2,7 @@
 
     python benchmarks/emoji_stages.py [--model unclip-emoji] [--split held-out|train] [--limit 128] [--grid docs/images/decoder_emoji_grid.png]
     python benchmarks/emoji_stages.py --only prior --set prior.temperature=0.7   # one stage, other settings
+    python benchmarks/emoji_stages.py --only upsampler --upsampler-grid docs/images/upsampler_emoji_grid.png
 
 - prior: mean cos(predicted z_i, true z_i), cos with the caption's z_t and with another caption's
   z_t, for the model's prior and for the caption-only baseline z_i := z_t;
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from emoji_quality import add_split_arguments, load_emoji  # benchmarks/emoji_quality.py
 from unclip_core.image_output import grid, save_image
@@ -50,6 +52,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--grid", default=None, help="also write true | from true z_i | from another z_i, 8 emoji")
+    parser.add_argument("--upsampler-grid", default=None, help="also write true | bicubic | first upsampler, 8 emoji")
     parser.add_argument("--only", choices=["prior", "decoder", "upsampler"], default=None, help="measure one stage")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override the model's graph, e.g. prior.temperature=0.7 (repeatable)")
@@ -57,6 +60,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.grid and args.only not in (None, "decoder"):
         parser.error("--grid shows the decoder: drop it or use --only decoder")
+    if args.upsampler_grid and args.only not in (None, "upsampler"):
+        parser.error("--upsampler-grid shows the upsampler: drop it or use --only upsampler")
 
     device, _ = setup_device(args.device)
     pipe = Pipeline.from_pretrained(args.model, overrides=args.overrides).to(device)
@@ -86,10 +91,12 @@ def main() -> None:
             rows.append({"stage": f"decoder {size}px", "measure": f"MSE from {label}",
                          "value": f"{F.mse_loss(decoded[label], base_truth).item():.4f}"})
 
+    upsampled = []  # (true, bicubic, upsampler) at the first upsampler's size
     for up in c.upsamplers if "upsampler" in stages else ():
         target, low = resize(truth, up.to_size), resize(truth, up.from_size)
         generator = torch.Generator(device).manual_seed(args.seed)
         out = up.sample(low, generator=generator).float()
+        upsampled = upsampled or [target, resize(low, up.to_size), out]
         rows.append({"stage": f"upsampler {up.from_size}->{up.to_size}", "measure": "PSNR dB: model / bicubic",
                      "value": f"{psnr(out, target):.2f} / {psnr(resize(low, up.to_size), target):.2f}"})
 
@@ -98,11 +105,19 @@ def main() -> None:
                 "prior": pipe.graph.prior.to_dict()}
     write_json(args.out, device, settings, rows)
     if args.grid:
-        columns = [base_truth[:8], decoded["true z_i"][:8], decoded["another emoji's z_i"][:8]]
-        tiles = [to_pil(column[i : i + 1])[0] for i in range(min(8, len(val))) for column in columns]
-        tiles = [t.resize((t.width * 3, t.height * 3)) for t in tiles]
-        save_image(grid(tiles, columns=6), args.grid)
-        print(f"wrote {args.grid}")
+        write_grid([base_truth, decoded["true z_i"], decoded["another emoji's z_i"]], args.grid, scale=3)
+    if args.upsampler_grid and upsampled:
+        write_grid(upsampled, args.upsampler_grid, scale=2)
+
+
+def write_grid(columns: list[torch.Tensor], path: str, scale: int) -> None:
+    """Two emoji a row, each as its `columns` side by side, every pixel shown as a `scale` x
+    `scale` block (no smoothing, which would hide the differences the grid is for)."""
+    count = min(8, len(columns[0]))
+    tiles = [to_pil(column[i : i + 1])[0] for i in range(count) for column in columns]
+    tiles = [t.resize((t.width * scale, t.height * scale), Image.NEAREST) for t in tiles]
+    save_image(grid(tiles, columns=2 * len(columns)), path)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -88,3 +88,13 @@ def test_dpmpp_2m_converges_at_second_order(spacing):
     # long final step into 0 is first order), small enough that the fall is still near 2.
     assert order > (1.8 if spacing in ("karras", "log_snr") else 1.5), order
     assert error < 5e-4
+
+
+def test_a_schedules_head_keeps_its_noise_levels_and_starts_lower():
+    schedule = NoiseSchedule.make("cosine", 1000)
+    head = schedule.head(200)
+    assert head.num_timesteps == 200
+    assert torch.equal(head.alphas_cumprod, schedule.alphas_cumprod[:200])
+    assert head.spaced(4, spacing="trailing").tolist() == [199, 149, 99, 49]
+    with pytest.raises(ValueError, match="no head of 1001"):
+        schedule.head(1001)

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from .blobs import BlobSource, blob_images
 
-from unclip_core.errors import ConfigError
+from unclip_core.errors import ConfigError, InputError
 from unclip_core.graph import graph_from_dict
 from unclip_core.pipeline import Pipeline
 from unclip_core.testing import UpsamplerContract, build_component
@@ -137,3 +137,27 @@ def test_cascade_sizes_must_chain():
             "decoder": {"type": "unet_decoder", "image_size": 16, "sampler": {"type": "ddim"}},
             "upsamplers": [UPSAMPLER],
         })
+
+
+def test_start_level_begins_from_the_noised_upscale():
+    """Started just above the clean end, one step returns (nearly) the upscaled input; started
+    from pure noise, the same random network and noise return something else."""
+    from unclip_core.images import resize
+
+    torch.manual_seed(0)
+    low, _ = blob_images(4, 8, seed=3)
+    noise = torch.randn(4, 3, 16, 16)
+    one_step = {**UPSAMPLER, "sampler": {"type": "ddim", "steps": 1}}
+    from_noise = build_component("upsampler", one_step)
+    from_input = build_component("upsampler", {**one_step, "start_level": 0.001})  # timestep 1 of 1000
+    from_input.load_state_dict(from_noise.state_dict())
+    upscaled = resize(low, 16)
+    assert (from_input.sample(low, noise=noise) - upscaled).abs().max() < 0.05
+    assert (from_noise.sample(low, noise=noise) - upscaled).abs().mean() > 0.2
+
+
+def test_start_level_must_leave_a_timestep_per_step():
+    low, _ = blob_images(2, 8, seed=3)
+    upsampler = build_component("upsampler", {**UPSAMPLER, "start_level": 0.004, "sampler": {"type": "ddim", "steps": 10}})
+    with pytest.raises(InputError, match="start_level 0.004 leaves 5 timesteps for 10 sampler steps"):
+        upsampler.sample(low)

@@ -39,6 +39,14 @@ class UNetUpsamplerConfig(UNetConfig):
         0.0, ge=0, lt=1, description="Noise augmentation: train on conditioning noised to up to this fraction of the schedule; 0 is off."
     )
     sample_noise_level: float = Field(0.0, ge=0, lt=1, description="Fixed augmentation level used at sampling.")
+    start_level: float = Field(
+        1.0, gt=0, le=1,
+        description=(
+            "Where sampling starts, as a fraction of the schedule: 1 is pure noise; below 1, the "
+            "low-res image upscaled and noised to that level (SDEdit, CCDF), and the sampler's "
+            "steps span only the rest of the schedule."
+        ),
+    )
     train_crop: int | None = Field(
         None, ge=8,
         description="Train on random crops of this side (paper: a quarter of the target's area); null trains on whole images.",
@@ -79,7 +87,7 @@ class UNetUpsampler(Upsampler):
     """Diffusion upsampler conditioned on the bicubic-upsampled low-res image, with training degradations."""
 
     name: ClassVar[str] = "unet_upsampler"
-    sampling_fields: ClassVar[frozenset[str]] = frozenset({"sample_noise_level"})
+    sampling_fields: ClassVar[frozenset[str]] = frozenset({"sample_noise_level", "start_level"})
     Config: ClassVar[type[UNetUpsamplerConfig]] = UNetUpsamplerConfig
     nested: ClassVar[dict[str, str]] = {"sampler": "sampler"}
 
@@ -179,8 +187,22 @@ class UNetUpsampler(Upsampler):
         check_inpainting(mask, known, shape)
         denoise = self.denoiser(low_res, generator)
         x = start_noise(shape, low_res, noise, generator)
+        schedule = self.diffusion.schedule
+        if self.config.start_level < 1:
+            # Start part-way down the schedule from the upscaled input: the low-res image already
+            # fixes colours and layout, so the steps go to the detail it lacks.
+            start = self._level_index(self.config.start_level)
+            steps = (sampler or self.sampler).steps
+            if steps > start + 1:
+                raise InputError(
+                    f"upsampler start_level {self.config.start_level} leaves {start + 1} timesteps for "
+                    f"{steps} sampler steps; raise start_level or lower the steps"
+                )
+            upscaled = resize(low_res.to(x.dtype), self.to_size)
+            x = schedule.add_noise(upscaled, torch.full((shape[0],), start, device=x.device), x)
+            schedule = schedule.head(start + 1)
         return (sampler or self.sampler).sample(
-            denoise, x, self.diffusion.schedule, generator=generator, callback=callback, mask=mask, known=known
+            denoise, x, schedule, generator=generator, callback=callback, mask=mask, known=known
         )
 
     @torch.no_grad()

@@ -47,6 +47,13 @@ class NoiseSchedule:
     def num_timesteps(self) -> int:
         return self.alphas_cumprod.shape[0]
 
+    def head(self, length: int) -> NoiseSchedule:
+        """The first `length` timesteps (0..length-1) at their own noise levels: a sampler given
+        it starts at timestep length-1 instead of T-1, as when starting from a noised image."""
+        if not 1 <= length <= self.num_timesteps:
+            raise ValueError(f"a schedule of {self.num_timesteps} timesteps has no head of {length}")
+        return NoiseSchedule(self.alphas_cumprod[:length])
+
     def on(self, device: torch.device) -> Tensor:
         """alphas_cumprod on `device`."""
         if device == self.alphas_cumprod.device:
