@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from unclip_core.diffusion import NoiseSchedule, ddim_invert
+from unclip_core.errors import InputError
 from unclip_core.testing import SamplerContract, build_component, gaussian_denoiser
 from unclip_plugins.samplers.ddim import ddim_step, sample_ddim
 from unclip_plugins.samplers.ddpm import sample_ddpm
@@ -83,7 +84,7 @@ def test_non_inverting_sampler_says_which_to_use():
 
 def test_too_many_steps_is_a_clear_error():
     schedule = NoiseSchedule.make("cosine", 10)
-    with pytest.raises(ValueError, match="only 10 timesteps"):
+    with pytest.raises(InputError, match="only 10 timesteps"):
         sample_ddim(gaussian_denoiser(schedule, 0, 1), torch.zeros(1, 2), schedule, steps=11)
 
 

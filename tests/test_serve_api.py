@@ -73,6 +73,7 @@ def test_each_request_chooses_its_own_sampler_steps_and_guidance(server):
     [
         ("generate", {"prompts": [" "]}, 422, "prompt is empty"),
         ("generate", {"prompts": ["a"], "decoder_steps": 0}, 422, "decoder_steps"),
+        ("generate", {"prompts": ["a"], "decoder_steps": 2000}, 422, "only 1000 timesteps"),
         ("generate", {"prompts": ["a"], "prior_sampler": "no-such-sampler"}, 422, "registered sampler types"),
         ("generate", {"prompts": ["a"], "model": "no-such-model"}, 422, "offers: unclip-emoji"),
         ("generate", {"prompt": "a"}, 422, "unknown field"),

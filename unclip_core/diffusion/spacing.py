@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Literal, get_args
 import torch
 from torch import Tensor
 
+from ..errors import InputError
+
 if TYPE_CHECKING:
     from .schedule import NoiseSchedule
 
@@ -39,12 +41,12 @@ def spaced_timesteps(schedule: NoiseSchedule, steps: int, spacing: Spacing = "li
     """`steps` distinct timesteps of `schedule`, descending (long, on the CPU)."""
     total = schedule.num_timesteps
     if steps > total:
-        raise ValueError(
+        raise InputError(
             f"a sampler asks for {steps} steps but the schedule has only "
             f"{total} timesteps; lower the sampler's `steps`"
         )
     if steps < 1:
-        raise ValueError(f"a sampler needs at least 1 step, got {steps}")
+        raise InputError(f"a sampler needs at least 1 step, got {steps}")
     position = torch.arange(steps, dtype=torch.float64)
     if spacing == "linspace":
         return torch.linspace(total - 1, 0, steps, dtype=torch.float64).round().long()
