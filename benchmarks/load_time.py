@@ -52,7 +52,7 @@ def main() -> None:
 
     from unclip_core.pipeline import resolve_model
 
-    folder, _ = resolve_model(None)
+    folder = resolve_model(None).folder
     runs = []
     for i in range(args.runs + 1):
         out = subprocess.run(
