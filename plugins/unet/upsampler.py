@@ -185,6 +185,7 @@ class UNetUpsampler(Upsampler):
     ) -> Tensor:
         shape = (low_res.shape[0], 3, self.to_size, self.to_size)
         check_inpainting(mask, known, shape)
+        sampler = sampler or self.sampler
         denoise = self.denoiser(low_res, generator)
         x = start_noise(shape, low_res, noise, generator)
         schedule = self.diffusion.schedule
@@ -192,18 +193,15 @@ class UNetUpsampler(Upsampler):
             # Start part-way down the schedule from the upscaled input: the low-res image already
             # fixes colours and layout, so the steps go to the detail it lacks.
             start = self._level_index(self.config.start_level)
-            steps = (sampler or self.sampler).steps
-            if steps > start + 1:
+            if sampler.steps > start + 1:
                 raise InputError(
                     f"upsampler start_level {self.config.start_level} leaves {start + 1} timesteps for "
-                    f"{steps} sampler steps; raise start_level or lower the steps"
+                    f"{sampler.steps} sampler steps; raise start_level or lower the steps"
                 )
             upscaled = resize(low_res.to(x.dtype), self.to_size)
             x = schedule.add_noise(upscaled, torch.full((shape[0],), start, device=x.device), x)
             schedule = schedule.head(start + 1)
-        return (sampler or self.sampler).sample(
-            denoise, x, schedule, generator=generator, callback=callback, mask=mask, known=known
-        )
+        return sampler.sample(denoise, x, schedule, generator=generator, callback=callback, mask=mask, known=known)
 
     @torch.no_grad()
     def invert(
