@@ -96,9 +96,10 @@ def main() -> None:
         target, low = resize(truth, up.to_size), resize(truth, up.from_size)
         generator = torch.Generator(device).manual_seed(args.seed)
         out = up.sample(low, generator=generator).float()
-        upsampled = upsampled or [target, resize(low, up.to_size), out]
+        bicubic = resize(low, up.to_size)
+        upsampled = upsampled or [target, bicubic, out]
         rows.append({"stage": f"upsampler {up.from_size}->{up.to_size}", "measure": "PSNR dB: model / bicubic",
-                     "value": f"{psnr(out, target):.2f} / {psnr(resize(low, up.to_size), target):.2f}"})
+                     "value": f"{psnr(out, target):.2f} / {psnr(bicubic, target):.2f}"})
 
     print_table(rows)
     settings = {"model": args.model or "default", "split": args.split, "emoji": len(val), "only": args.only, "overrides": args.overrides,

@@ -9,6 +9,7 @@ from .blobs import BlobSource, blob_images
 
 from unclip_core.errors import ConfigError, InputError
 from unclip_core.graph import graph_from_dict
+from unclip_core.images import resize
 from unclip_core.pipeline import Pipeline
 from unclip_core.testing import UpsamplerContract, build_component
 from unclip_core.training.data import PairDataModule
@@ -142,8 +143,6 @@ def test_cascade_sizes_must_chain():
 def test_start_level_begins_from_the_noised_upscale():
     """Started just above the clean end, one step returns (nearly) the upscaled input; started
     from pure noise, the same random network and noise return something else."""
-    from unclip_core.images import resize
-
     torch.manual_seed(0)
     low, _ = blob_images(4, 8, seed=3)
     noise = torch.randn(4, 3, 16, 16)
