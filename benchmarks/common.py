@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -62,3 +63,9 @@ def write_json(path: Path, device: torch.device, settings: dict, rows: list[dict
     partial.write_text(json.dumps({"settings": meta, "results": rows}, indent=2) + "\n")
     partial.replace(path)
     print(f"wrote {path}")
+
+
+def to_json(data: object) -> str:
+    """Indented JSON with every list of plain numbers on one line (per-prompt ranks stay readable)."""
+    text = json.dumps(data, indent=2)
+    return re.sub(r"\[\s*([-+\d.eE,\s]+?)\s*\]", lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text) + "\n"

@@ -14,7 +14,13 @@ and val, ~3,800):
 Rows: the true images themselves (the ceiling of i2t; i2i is trivially 100%), the decoder fed
 the true z_i (an oracle prior: what the decoder and upsamplers lose), and each prior.
 
-    python benchmarks/emoji_quality.py [--model NAME_OR_FOLDER] [--split held-out|train] [--limit N] [--priors diffusion_prior,text_as_image] [--no-oracle] [--set KEY=VALUE]
+Each rate comes with its 95% bootstrap interval over the prompts: how far it would move for
+other emoji like these. With `--samples N` every prompt is drawn N times (seeds seed to
+seed+N-1), which averages out the sampling noise; the row then also lists the rate each seed
+alone gives, the spread that remains for exactly these emoji. Every row keeps each prompt's
+ranks, so two runs on the same prompts can be compared pairwise (benchmarks/compare_quality.py).
+
+    python benchmarks/emoji_quality.py [--model NAME_OR_FOLDER] [--split held-out|train] [--limit N] [--samples N] [--priors diffusion_prior,text_as_image] [--no-oracle] [--set KEY=VALUE]
 
 Prints a table and writes benchmarks/results/emoji_quality.json (and --grid PNG if asked).
 """
@@ -22,7 +28,6 @@ Prints a table and writes benchmarks/results/emoji_quality.json (and --grid PNG 
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
 from pathlib import Path
@@ -32,10 +37,15 @@ import torch
 from unclip_core.graph import Node, build_node
 from unclip_core.image_output import grid, save_image
 from unclip_core.images import to_pil
+from unclip_core.metrics import bootstrap_interval
 from unclip_core.pipeline import Pipeline
 from unclip_core.plugins import get_registry
 
+from common import to_json  # benchmarks/common.py
+
 RESULTS = Path(__file__).parent / "results"
+# The rates reported: (name, which ranks, k).
+RATES = (("i2i_top1", "i2i", 1), ("i2i_top5", "i2i", 5), ("i2t_top5", "i2t", 5))
 
 
 def load_emoji(pipe: Pipeline, split: str = "held-out", limit: int | None = None):
@@ -109,12 +119,15 @@ def main() -> None:
                         help="skip the decoder-from-true-z_i row (it depends only on the decoder and upsamplers)")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--samples", type=int, default=1, help="images per prompt, from seeds seed to seed+N-1")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--grid", default=None, help="also write a PNG: true | generated pairs for 16 prompts")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a setting of the model's graph, e.g. upsamplers.0.sampler.steps=2 (repeatable)")
     parser.add_argument("--out", default=str(RESULTS / "emoji_quality.json"))
     args = parser.parse_args()
+    if args.samples < 1:
+        parser.error(f"--samples {args.samples}: give 1 or more images per prompt")
 
     start = time.time()
     pipe = Pipeline.from_pretrained(args.model, overrides=args.overrides).to(args.device)
@@ -125,21 +138,36 @@ def main() -> None:
     text_keys = pipe.encode_text(names).embedding.float().cpu()
 
     def score(label: str, pixels: torch.Tensor, seconds: float) -> dict:
+        """The row for images of every prompt, `samples` passes over the prompts one after the other."""
         embeddings = embed_images(pipe, pixels, 256).cpu()
-        i2i, i2t = ranks(embeddings, image_keys, targets), ranks(embeddings, text_keys, targets)
-        row = {"row": label, "i2i_top1": (i2i <= 1).float().mean().item(), "i2i_top5": (i2i <= 5).float().mean().item(),
-               "i2t_top5": (i2t <= 5).float().mean().item(), "i2i_median_rank": i2i.median().item(),
-               "border_mean": border_mean(pixels), "seconds": round(seconds, 1)}
-        print(f"{label:<34} {row['i2i_top1']:>8.1%} {row['i2i_top5']:>8.1%} {row['i2t_top5']:>8.1%} "
-              f"{row['i2i_median_rank']:>8.0f} {row['border_mean']:>8.3f}", flush=True)
+        passes = len(pixels) // len(targets)
+        # (prompts, samples) ranks: a prompt's draws stay together when the bootstrap resamples prompts.
+        found = {kind: ranks(embeddings, keys, targets.repeat(passes)).view(passes, -1).T
+                 for kind, keys in (("i2i", image_keys), ("i2t", text_keys))}
+        row = {"row": label}
+        for name, kind, k in RATES:
+            row[name] = (found[kind] <= k).float().mean().item()
+        row |= {"i2i_median_rank": found["i2i"].median().item(), "border_mean": border_mean(pixels), "seconds": round(seconds, 1),
+                "ci95": {name: bootstrap_interval(found[kind], lambda r, k=k: (r <= k).float().mean((1, 2))) for name, kind, k in RATES}}
+        if passes > 1:
+            row["per_seed"] = {name: (found[kind] <= k).float().mean(0).tolist() for name, kind, k in RATES}
+        # One rank a prompt when each was drawn once, a list a prompt otherwise.
+        row |= {f"{kind}_ranks": (ranked if passes > 1 else ranked[:, 0]).tolist() for kind, ranked in found.items()}
+        rates = " ".join(f"{row[name]:>6.1%} [{100 * row['ci95'][name][0]:>3.0f}-{100 * row['ci95'][name][1]:>3.0f}]" for name, _, _ in RATES)
+        print(f"{label:<34} {rates} {row['i2i_median_rank']:>6.0f} {row['border_mean']:>6.3f}", flush=True)
+        if passes > 1:
+            print(f"{'  each seed alone':<34} " + " ".join(f"{' / '.join(f'{100 * x:.1f}' for x in row['per_seed'][name]):^16}" for name, _, _ in RATES))
         return row
 
-    print(f"{len(prompts)} {args.split} prompts, ranked among {len(characters)} emoji\n")
-    print(f"{'':<34} {'i2i@1':>8} {'i2i@5':>8} {'i2t@5':>8} {'median':>8} {'border':>8}")
+    def draw(z_i: torch.Tensor | None) -> torch.Tensor:
+        return torch.cat([generate(pipe, prompts, z_i, args.seed + j, args.batch) for j in range(args.samples)])
+
+    print(f"{len(prompts)} {args.split} prompts x {args.samples} samples, ranked among {len(characters)} emoji (95% intervals over prompts)\n")
+    print(f"{'':<34} {'i2i@1':^16} {'i2i@5':^16} {'i2t@5':^16} {'median':>6} {'border':>6}")
     rows = [score("true images (ceiling)", images[targets], 0.0)]
     if not args.no_oracle:
         t = time.time()
-        oracle = generate(pipe, prompts, image_keys[targets], args.seed, args.batch)
+        oracle = draw(image_keys[targets])
         rows.append(score("decoder from true z_i (oracle)", oracle, time.time() - t))
     samples = {}
     own = pipe.components.prior
@@ -148,15 +176,15 @@ def main() -> None:
             node = Node("prior", "prior", prior, get_registry().get("prior", prior).Config(), {})
             pipe.components.prior = build_node(node, get_registry(), spec=pipe.components.encoder.spec).to(args.device)
         t = time.time()
-        samples[prior] = generate(pipe, prompts, None, args.seed, args.batch)
+        samples[prior] = draw(None)
         rows.append(score(f"prior: {prior}", samples[prior], time.time() - t))
         pipe.components.prior = own
 
-    result = {"model": str(args.model or "default"), "overrides": args.overrides, "split": args.split, "prompts": len(prompts), "emoji": len(characters),
-              "device": args.device, "machine": platform.machine(), "seed": args.seed, "rows": rows,
+    result = {"model": str(args.model or "default"), "overrides": args.overrides, "split": args.split, "prompts": len(prompts), "prompt_names": prompts, "emoji": len(characters),
+              "device": args.device, "machine": platform.machine(), "seed": args.seed, "samples": args.samples, "rows": rows,
               "wall_seconds": round(time.time() - start, 1)}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    Path(args.out).write_text(to_json(result))
     print(f"\nwrote {args.out} ({result['wall_seconds']:.0f}s)")
     if args.grid and samples:
         first = samples[next(iter(samples))][:16]

@@ -8,7 +8,9 @@
   z_t, for the model's prior and for the caption-only baseline z_i := z_t;
 - decoder: MSE (pixels in [-1, 1]) of images decoded from the true z_i, and from another emoji's
   z_i (rolled by one), against the true image at the decoder's size (same noise for both);
-- upsampler: PSNR of each stage's output against the true image, next to bicubic upsampling.
+- upsampler: PSNR of each stage's output against the true image, next to bicubic upsampling,
+  and the gain over bicubic with its 95% bootstrap interval over the emoji (paired: both sides
+  are measured on the same images).
 Prints a table and writes benchmarks/results/emoji_stages.json.
 """
 
@@ -25,7 +27,7 @@ from PIL import Image
 from emoji_quality import add_split_arguments, load_emoji  # benchmarks/emoji_quality.py
 from unclip_core.image_output import grid, save_image
 from unclip_core.images import to_pil
-from unclip_core.metrics import prior_similarities
+from unclip_core.metrics import bootstrap_interval, prior_similarities
 from unclip_core.pipeline import Pipeline
 
 from common import print_table, setup_device, write_json  # benchmarks/common.py
@@ -42,6 +44,12 @@ def resize(images: torch.Tensor, size: int) -> torch.Tensor:
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     """Over pixels in [-1, 1] (peak-to-peak 2)."""
     return 10 * math.log10(4 / F.mse_loss(a.float(), b.float()).item())
+
+
+def psnr_gain_interval(out: torch.Tensor, baseline: torch.Tensor, target: torch.Tensor) -> tuple[float, float]:
+    """95% bootstrap interval over images of PSNR(out) - PSNR(baseline), each PSNR over the whole set."""
+    errors = torch.stack([(x.float() - target.float()).pow(2).flatten(1).mean(1) for x in (out, baseline)], dim=-1).cpu()
+    return bootstrap_interval(errors, lambda e: 10 * (e[..., 1].mean(1) / e[..., 0].mean(1)).log10())
 
 
 @torch.no_grad()
@@ -98,8 +106,10 @@ def main() -> None:
         out = up.sample(low, generator=generator).float()
         bicubic = resize(low, up.to_size)
         upsampled = upsampled or [target, bicubic, out]
-        rows.append({"stage": f"upsampler {up.from_size}->{up.to_size}", "measure": "PSNR dB: model / bicubic",
-                     "value": f"{psnr(out, target):.2f} / {psnr(bicubic, target):.2f}"})
+        low_gain, high_gain = psnr_gain_interval(out, bicubic, target)
+        rows.append({"stage": f"upsampler {up.from_size}->{up.to_size}", "measure": "PSNR dB: model / bicubic (gain, 95% interval)",
+                     "value": f"{psnr(out, target):.2f} / {psnr(bicubic, target):.2f} "
+                              f"({psnr(out, target) - psnr(bicubic, target):+.2f}, {low_gain:+.2f} to {high_gain:+.2f})"})
 
     print_table(rows)
     settings = {"model": args.model or "default", "split": args.split, "emoji": len(val), "only": args.only, "overrides": args.overrides,

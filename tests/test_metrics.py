@@ -151,3 +151,25 @@ def test_example_metric_package_is_found_through_its_entry_point():
     if ("metric", "colorfulness") not in entries:
         pytest.fail("the example metric is not installed: pip install -e examples/unclip-colorfulness")
     assert entries[("metric", "colorfulness")] == "colorfulness"
+
+
+def test_bootstrap_interval_is_as_wide_as_a_rate_over_its_items_and_pairing_cancels_shared_difficulty():
+    from unclip_core.metrics import bootstrap_interval
+
+    def rate(r):
+        return r.float().mean(1)
+
+    hits = torch.arange(269) % 2 == 0  # 50.2% of 269 prompts: about 6 points either way at 95%
+    low, high = bootstrap_interval(hits, rate)
+    assert 0.42 < low < 0.46 and 0.56 < high < 0.60
+    assert bootstrap_interval(torch.ones(50, dtype=torch.bool), rate) == (1.0, 1.0)
+
+    # Two systems that differ on 8 of 269 prompts, always in the new one's favour: unpaired their
+    # intervals overlap almost entirely, paired the gain is clear.
+    better = hits.clone()
+    better[torch.arange(1, 17, 2)] = True
+    pair = torch.stack([hits, better], dim=-1)
+    low, high = bootstrap_interval(pair, lambda r: r[..., 1].float().mean(1) - r[..., 0].float().mean(1))
+    assert 0 < low < 8 / 269 < high
+    with pytest.raises(ValueError, match="at least one item"):
+        bootstrap_interval(torch.ones(0), rate)
