@@ -84,7 +84,18 @@ def test_two_samplers_by_two_step_counts_fill_every_metric_then_are_skipped(tiny
     assert {(r["decoder.sampler.type"], r["decoder.sampler.steps"]) for r in rows} == {
         ("ddim", "2"), ("ddim", "3"), ("dpmpp_2m", "2"), ("dpmpp_2m", "3")}
     table = (out / "results.md").read_text()
-    assert table.count("\n| ddim") + table.count("\n| dpmpp_2m") == 4 and "**" in table
+    assert table.count("\n| ddim") + table.count("\n| dpmpp_2m") == 7 and "**" in table  # 4 results, 3 paired rows
+    # Metrics measured image by image keep each prompt's value: intervals over the prompts, and
+    # each variant against the first (ddim, 2 steps), prompt by prompt.
+    for record in records:
+        assert set(record["per_prompt"]) >= {"clip_score", "retrieval_top1", "prior_cosine_true", "oracle_all"}
+        assert "fid" not in record["per_prompt"] and all(len(v) == 4 for v in record["per_prompt"].values())
+        low, high = record["metrics_prompts_ci95"]["clip_score"]
+        assert low <= record["metrics"]["clip_score"] <= high
+    for row in rows:
+        assert float(row["clip_score_prompts_ci95_low"]) <= float(row["clip_score"]) <= float(row["clip_score_prompts_ci95_high"])
+    paired = table.split("## Against decoder.sampler.type=ddim, decoder.sampler.steps=2, prompt by prompt")[1]
+    assert paired.count("\n| ") == 4 and "clip_score" in paired and "fid" not in paired  # header and 3 variants
     for name in ("fid_vs_steps.png", "fid_vs_seconds.png", "clip_score_vs_steps.png", "seconds_per_image_vs_steps.png"):
         assert (out / "plots" / name).stat().st_size > 1000, name
     assert len(list(out.glob("variants/*/grid.png"))) == 4
@@ -293,3 +304,22 @@ def test_a_variant_trains_the_stages_its_overrides_change(overrides, trained):
 
     base = load_graph("configs/tiny.yaml")
     assert stages_to_train(base, load_graph("configs/tiny.yaml", overrides)) == trained
+
+
+def test_paired_differences_tell_a_consistent_gain_that_unpaired_intervals_would_hide():
+    from unclip_core.experiments.paired import markdown_section, paired_difference
+
+    hard_and_easy = [0.1 * (i % 10) for i in range(40)]  # prompts differ far more than the variants do
+    base = {"settings": {"steps": 2}, "per_prompt": {"clip_score": hard_and_easy}}
+    better = {"settings": {"steps": 4}, "per_prompt": {"clip_score": [v + 0.01 for v in hard_and_easy]}}
+    same = {"settings": {"steps": 8}, "per_prompt": {"clip_score": list(reversed(hard_and_easy))}}
+    difference, low, high = paired_difference(base, better, "clip_score")
+    assert math.isclose(difference, 0.01, abs_tol=1e-9) and 0 < low <= 0.01 <= high
+    _, low, high = paired_difference(base, same, "clip_score")
+    assert low < 0 < high
+    lines = markdown_section([base, better, same], ["steps"], lambda x: f"{x:.3g}")
+    assert lines[0] == "## Against steps=2, prompt by prompt"
+    assert lines[4].startswith("| 4 | +0.01 [") and lines[4].endswith("] * |")
+    assert lines[5].startswith("| 8 | ") and not lines[5].endswith("* |")
+    # Records written before metrics kept per-prompt values have no such section.
+    assert markdown_section([{"settings": {}}, {"settings": {}}], [], str) == []

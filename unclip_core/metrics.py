@@ -14,13 +14,18 @@ def retrieval_accuracy(image_embeddings: Tensor, text_embeddings: Tensor, captio
     A hit is a retrieved caption equal to the image's own caption, so duplicate captions
     (several images of one description) are neither penalized nor double counted.
     """
+    return retrieval_hits(image_embeddings, text_embeddings, captions, k).float().mean().item()
+
+
+def retrieval_hits(image_embeddings: Tensor, text_embeddings: Tensor, captions: Sequence[str], k: int = 1) -> Tensor:
+    """Per image, whether its own caption is among the top k of `retrieval_accuracy`'s retrieval."""
     distinct = sorted(set(captions))
     index = {caption: i for i, caption in enumerate(distinct)}
     first = [captions.index(caption) for caption in distinct]
     texts = text_embeddings[first]
     targets = torch.tensor([index[c] for c in captions], device=image_embeddings.device)
     top = (image_embeddings @ texts.T).topk(min(k, len(distinct)), dim=-1).indices
-    return (top == targets[:, None]).any(-1).float().mean().item()
+    return (top == targets[:, None]).any(-1)
 
 
 def chance_retrieval(captions: Sequence[str], k: int = 1) -> float:

@@ -7,7 +7,9 @@ from typing import ClassVar
 import torch
 import torch.nn.functional as F
 
-from unclip_core.interfaces import ComponentConfig, Metric, Samples
+from torch import Tensor
+
+from unclip_core.interfaces import ComponentConfig, Metric, Samples, means
 
 
 class ClipScore(Metric):
@@ -16,11 +18,14 @@ class ClipScore(Metric):
     name: ClassVar[str] = "clip_score"
     Config: ClassVar[type[ComponentConfig]] = ComponentConfig
 
-    @torch.no_grad()
     def measure(self, samples: Samples) -> dict[str, float]:
+        return means(self.per_image(samples))
+
+    @torch.no_grad()
+    def per_image(self, samples: Samples) -> dict[str, Tensor]:
         self.check(samples)
         encoder = samples.encoder
         device = next(encoder.parameters()).device
         z_i = encoder.encode_image(samples.images.to(device).float())
         z_t = encoder.embed_texts(samples.prompts).embedding
-        return {"clip_score": F.cosine_similarity(z_i.float(), z_t.float(), dim=-1).mean().item()}
+        return {"clip_score": F.cosine_similarity(z_i.float(), z_t.float(), dim=-1)}

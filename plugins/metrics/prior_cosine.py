@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 import torch
+import torch.nn.functional as F
+from torch import Tensor
 
-from unclip_core.interfaces import ComponentConfig, Metric, Samples
-from unclip_core.metrics import prior_similarities
+from unclip_core.interfaces import ComponentConfig, Metric, Samples, means
 
 
 class PriorCosine(Metric):
@@ -22,8 +23,11 @@ class PriorCosine(Metric):
         # Closeness to the caption is context (the caption-only prior maximizes it), not a goal.
         return "higher" if column == "prior_cosine_true" else None
 
-    @torch.no_grad()
     def measure(self, samples: Samples) -> dict[str, float]:
+        return means(self.per_image(samples))
+
+    @torch.no_grad()
+    def per_image(self, samples: Samples) -> dict[str, Tensor]:
         self.check(samples)
         encoder = samples.encoder
         device = next(encoder.parameters()).device
@@ -31,5 +35,5 @@ class PriorCosine(Metric):
         generator = torch.Generator(device).manual_seed(samples.seed)
         predicted = samples.prior.sample(text, generator=generator)
         true = encoder.encode_image(samples.references.to(device).float())
-        cosines = prior_similarities(predicted, true, text.embedding)
-        return {"prior_cosine_true": cosines["cos_true"], "prior_cosine_text": cosines["cos_text"]}
+        return {"prior_cosine_true": F.cosine_similarity(predicted.float(), true.float(), dim=-1),
+                "prior_cosine_text": F.cosine_similarity(predicted.float(), text.embedding.float(), dim=-1)}

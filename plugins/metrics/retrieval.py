@@ -6,9 +6,10 @@ from typing import ClassVar
 
 import torch
 from pydantic import Field
+from torch import Tensor
 
-from unclip_core.interfaces import ComponentConfig, Metric, Samples
-from unclip_core.metrics import retrieval_accuracy
+from unclip_core.interfaces import ComponentConfig, Metric, Samples, means
+from unclip_core.metrics import retrieval_hits
 
 
 class RetrievalConfig(ComponentConfig):
@@ -22,8 +23,11 @@ class Retrieval(Metric):
     Config: ClassVar[type[RetrievalConfig]] = RetrievalConfig
     needs_references: ClassVar[bool] = True
 
-    @torch.no_grad()
     def measure(self, samples: Samples) -> dict[str, float]:
+        return means(self.per_image(samples))
+
+    @torch.no_grad()
+    def per_image(self, samples: Samples) -> dict[str, Tensor]:
         self.check(samples)
         encoder = samples.encoder
         device = next(encoder.parameters()).device
@@ -32,5 +36,5 @@ class Retrieval(Metric):
         # The gallery is one true image per distinct caption, so several images of one prompt
         # (images_per_prompt > 1) all aim at the same target.
         return {
-            f"retrieval_top{k}": retrieval_accuracy(generated, true, samples.prompts, k=k) for k in self.config.top_k
+            f"retrieval_top{k}": retrieval_hits(generated, true, samples.prompts, k=k).float() for k in self.config.top_k
         }

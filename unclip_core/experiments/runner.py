@@ -28,6 +28,7 @@ from ..graph import Graph, build_section, graph_from_dict, load_graph
 from ..image_output import grid, save_image, square_columns
 from ..images import to_pil
 from ..interfaces import Metric, Samples
+from ..metrics import bootstrap_interval
 from ..model_files import ModelFiles
 from ..pipeline import Pipeline, resolve_model
 from ..plugins import get_registry
@@ -136,6 +137,7 @@ class Comparison:
         pipeline.to(self.device).eval()
         e = self.experiment
         usage, per_seed, ways = Usage(), [], {}
+        per_image: dict[str, list[torch.Tensor]] = {}  # column -> one tensor a seed
         per_image_prompts = [p for p in prompts.prompts for _ in range(e.images_per_prompt)]
         references = None if prompts.references is None else prompts.references.repeat_interleave(e.images_per_prompt, 0)
         for index, seed in enumerate(e.seeds):
@@ -150,13 +152,23 @@ class Comparison:
                 measured_scores = metric.measure(samples)
                 ways.update({column: metric.direction(column) for column in measured_scores})
                 scores.update(measured_scores)
+                for column, values in metric.per_image(samples).items():
+                    if values.shape != (len(images),):
+                        raise ValueError(f"metric '{metric.name}' gave {tuple(values.shape)} values for '{column}'; "
+                                         f"per_image gives one value per image ({len(images)})")
+                    per_image.setdefault(column, []).append(values.detach().double().cpu())
             per_seed.append(scores)
         count = len(per_image_prompts) * len(e.seeds)
         means, spreads = _mean_and_std(per_seed)
+        per_prompt = {column: _per_prompt(values, e.images_per_prompt) for column, values in per_image.items()}
         return {
             "settings": dict(plan.variant.settings),
             "metrics": means,
             "metrics_std": spreads if len(e.seeds) > 1 else {},
+            # Over the prompts (each its mean over images and seeds): how far a column would move
+            # for other prompts like these, and what paired differences between variants resample.
+            "metrics_prompts_ci95": {column: list(bootstrap_interval(values, lambda r: r.mean(1))) for column, values in per_prompt.items()},
+            "per_prompt": {column: values.tolist() for column, values in per_prompt.items()},
             "directions": ways,
             "seconds_per_image": usage.seconds / count,
             "peak_memory_mib": usage.peak_memory_mib,
@@ -233,6 +245,12 @@ def resolve_device(name: str) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device: cuda was asked for but no CUDA GPU is visible; use device: cpu (or auto)")
     return device
+
+
+def _per_prompt(per_seed: list[torch.Tensor], images_per_prompt: int) -> torch.Tensor:
+    """Each prompt's mean over its images and every seed (images are prompt-major)."""
+    values = torch.stack(per_seed)
+    return values.view(len(per_seed), -1, images_per_prompt).mean((0, 2))
 
 
 def _mean_and_std(per_seed: list[dict[str, float]]) -> tuple[dict[str, float], dict[str, float]]:

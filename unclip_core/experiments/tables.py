@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .paired import markdown_section
+
 # Columns every record has, whichever metrics ran; both are better low.
 COST_COLUMNS = {"seconds_per_image": "lower", "peak_memory_mib": "lower"}
 
@@ -65,7 +67,9 @@ def write_csv(records: list[dict[str, Any]], axes: list[str], path: Path) -> Pat
     columns = metric_columns(records)
     with_std = any(record.get("metrics_std") for record in records)
     spreads = ([f"{c}_std" for c in columns] + [f"{c}_ci95" for c in columns]) if with_std else []
-    header = [*axes, *columns, *spreads, *COST_COLUMNS, "images", "trained"]
+    over_prompts = [c for c in columns if any(c in record.get("metrics_prompts_ci95", {}) for record in records)]
+    bounds = [f"{c}_prompts_ci95_{end}" for c in over_prompts for end in ("low", "high")]
+    header = [*axes, *columns, *spreads, *bounds, *COST_COLUMNS, "images", "trained"]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
@@ -75,12 +79,15 @@ def write_csv(records: list[dict[str, Any]], axes: list[str], path: Path) -> Pat
         if with_std:
             row += [record.get("metrics_std", {}).get(c, "") for c in columns]
             row += [_blank_if_none(interval(record, c)) for c in columns]
+        row += [bound for c in over_prompts for bound in record.get("metrics_prompts_ci95", {}).get(c, ["", ""])]
         row += [record[c] for c in COST_COLUMNS] + [record["images"], " ".join(record["trained"])]
         writer.writerow(row)
     return _write(path, buffer.getvalue())
 
 
 def write_markdown(records: list[dict[str, Any]], axes: list[str], path: Path, title: str) -> Path:
+    """The table, best first; then, where metrics give per-image values, each variant against the
+    first (in `records`' order) prompt by prompt."""
     columns = [*metric_columns(records), *COST_COLUMNS]
     ways = directions(records)
     best = {c: _best(records, c, ways.get(c)) for c in columns}
@@ -106,7 +113,11 @@ def write_markdown(records: list[dict[str, Any]], axes: list[str], path: Path, t
         notes.append(f"Metrics are means over {seeds} seeds ± the half-width of their 95% confidence interval (Student's t; "
                      "results.csv also has the standard deviation).")
     notes.append("`trained`: stages this variant trained itself; the others are the base model's.")
-    return _write(path, "\n".join([*lines, "", *notes, ""]))
+    if any(record.get("metrics_prompts_ci95") for record in records):
+        notes.append("results.csv also has, per column measured image by image, its 95% interval over the prompts "
+                     "(`_prompts_ci95_low`, `_high`): how far it would move for other prompts like these.")
+    paired = markdown_section(records, axes, _number)
+    return _write(path, "\n".join([*lines, "", *notes, *([""] + paired if paired else []), ""]))
 
 
 def _best(records: list[dict[str, Any]], column: str, direction: str | None) -> float | None:

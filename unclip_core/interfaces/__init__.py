@@ -5,7 +5,7 @@ from .dataset import DataConfig, DataSource, Pair
 from .decoder import Decoder
 from .editing import EditingOperation, EditInputs
 from .encoder import Encoder
-from .metric import Metric, Samples
+from .metric import Metric, Samples, means
 from .prior import Prior
 from .sampler import Denoiser, Sampler, SamplerConfig, StepCallback
 from .upsampler import Upsampler
@@ -35,6 +35,7 @@ __all__ = [
     "EditingOperation",
     "Encoder",
     "Metric",
+    "means",
     "EncoderDimensions",
     "EncoderSpec",
     "Pair",

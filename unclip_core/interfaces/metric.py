@@ -64,6 +64,14 @@ class Metric(Component, ABC):
     def measure(self, samples: Samples) -> dict[str, float]:
         """Column name -> value for this set of images."""
 
+    def per_image(self, samples: Samples) -> dict[str, Tensor]:
+        """The columns that are a mean over the images, as each image's value (one per image, in
+        `samples.images`' order), whose mean is what `measure` reports. Experiments resample
+        prompts from them for 95% intervals and for paired differences between variants, which a
+        single number per set cannot give. {} (the default) for metrics of the whole set only,
+        such as FID; a metric that has them usually measures with `means(self.per_image(samples))`."""
+        return {}
+
     def check(self, samples: Samples) -> None:
         """Raise InputError when `samples` lacks what this metric needs (call at the top of measure)."""
         if self.needs_references and samples.references is None:
@@ -73,3 +81,8 @@ class Metric(Component, ABC):
             )
         if self.needs_prior and samples.prior is None:
             raise InputError(f"metric '{self.name}' needs the pipeline's prior, and this pipeline has none")
+
+
+def means(per_image: dict[str, Tensor]) -> dict[str, float]:
+    """Each column's mean over the images: `measure`'s numbers from `per_image`'s."""
+    return {column: values.double().mean().item() for column, values in per_image.items()}

@@ -77,6 +77,14 @@ class MetricContract:
         self.make_metric().measure(samples)
         assert torch.equal(samples.images, before)
 
+    def test_per_image_values_average_to_the_measured_columns(self) -> None:
+        samples = self.samples()
+        scores, values = self.make_metric().measure(samples), self.make_metric().per_image(samples)
+        for column, per_image in values.items():
+            assert column in scores, f"per_image column '{column}' is not one `measure` reports"
+            assert per_image.shape == (len(samples.images),), (column, per_image.shape)
+            assert math.isclose(per_image.double().mean().item(), scores[column], rel_tol=1e-6, abs_tol=1e-9), column
+
     def test_without_references_is_one_clear_error(self) -> None:
         metric = self.make_metric()
         samples = self.samples(references=False)

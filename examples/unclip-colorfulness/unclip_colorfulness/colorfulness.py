@@ -14,7 +14,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from unclip_core.interfaces import ComponentConfig, Metric, Samples
+from unclip_core.interfaces import ComponentConfig, Metric, Samples, means
 
 
 def colorfulness(images: Tensor) -> Tensor:
@@ -37,9 +37,12 @@ class Colorfulness(Metric):
         return "lower" if column == "colorfulness_gap" else None
 
     def measure(self, samples: Samples) -> dict[str, float]:
-        self.check(samples)
-        score = colorfulness(samples.images).mean().item()
-        out = {"colorfulness": score}
-        if samples.references is not None:
-            out["colorfulness_gap"] = abs(score - colorfulness(samples.references).mean().item())
+        out = means(self.per_image(samples))
+        if samples.references is not None:  # a gap of means: a number of the whole set only
+            out["colorfulness_gap"] = abs(out["colorfulness"] - colorfulness(samples.references).double().mean().item())
         return out
+
+    def per_image(self, samples: Samples) -> dict[str, Tensor]:
+        """Each image's score: experiments compare variants prompt by prompt with it."""
+        self.check(samples)
+        return {"colorfulness": colorfulness(samples.images)}
