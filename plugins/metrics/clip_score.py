@@ -6,7 +6,6 @@ from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
-
 from torch import Tensor
 
 from unclip_core.interfaces import ComponentConfig, Metric, Samples, means

@@ -152,6 +152,7 @@ class Comparison:
                 measured_scores = metric.measure(samples)
                 ways.update({column: metric.direction(column) for column in measured_scores})
                 scores.update(measured_scores)
+                # A second pass of the metric over these images: small next to generating them.
                 for column, values in metric.per_image(samples).items():
                     if values.shape != (len(images),):
                         raise ValueError(f"metric '{metric.name}' gave {tuple(values.shape)} values for '{column}'; "
