@@ -116,7 +116,7 @@ def write_markdown(records: list[dict[str, Any]], axes: list[str], path: Path, t
     if any(record.get("metrics_prompts_ci95") for record in records):
         notes.append("results.csv also has, per column measured image by image, its 95% interval over the prompts "
                      "(`_prompts_ci95_low`, `_high`): how far it would move for other prompts like these.")
-    paired = markdown_section(records, axes, _number)
+    paired = markdown_section(records, axes, lambda x: f"{x:.2g}")  # differences: two digits are all they carry
     return _write(path, "\n".join([*lines, "", *notes, *([""] + paired if paired else []), ""]))
 
 
