@@ -323,3 +323,17 @@ def test_paired_differences_tell_a_consistent_gain_that_unpaired_intervals_would
     assert lines[5].startswith("| 8 | ") and not lines[5].endswith("* |")
     # Records written before metrics kept per-prompt values have no such section.
     assert markdown_section([{"settings": {}}, {"settings": {}}], [], str) == []
+
+
+def test_plots_draw_seed_intervals_and_fall_back_to_the_prompts_interval_for_one_seed():
+    from unclip_core.experiments.plots import error_bars
+
+    two_seeds = {"settings": {}, "metrics": {"clip_score": 0.5}, "metrics_std": {"clip_score": 0.1}, "seeds": 2,
+                 "metrics_prompts_ci95": {"clip_score": [0.4, 0.7]}}
+    one_seed = {"settings": {}, "metrics": {"clip_score": 0.5}, "metrics_std": {}, "seeds": 1,
+                "metrics_prompts_ci95": {"clip_score": [0.4, 0.7]}}
+    kind, (below, above) = error_bars([two_seeds], "clip_score")
+    assert kind == "seeds" and below == above and math.isclose(below[0], 12.706 * 0.1 / math.sqrt(2))
+    kind, (below, above) = error_bars([one_seed], "clip_score")
+    assert kind == "prompts" and math.isclose(below[0], 0.1) and math.isclose(above[0], 0.2)
+    assert error_bars([{**one_seed, "metrics_prompts_ci95": {}}], "clip_score") is None

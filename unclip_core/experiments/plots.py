@@ -45,16 +45,32 @@ def _families(records: list[dict[str, Any]], x_axis: str | None) -> dict[str, li
     return families
 
 
+def error_bars(members: list[dict[str, Any]], column: str) -> tuple[str, list[list[float]]] | None:
+    """A family's error bars for `column` as (over what, [below, above] per point): the 95%
+    interval over seeds where every point has several, else the one over prompts where every
+    point has it (a single seed says nothing of the noise, the prompts still do); else None."""
+    seeds = [interval(r, column) for r in members]
+    if all(s is not None for s in seeds):
+        return "seeds", [seeds, seeds]
+    bounds = [r.get("metrics_prompts_ci95", {}).get(column) for r in members]
+    if all(b is not None for b in bounds):
+        return "prompts", [[value(r, column) - b[0] for r, b in zip(members, bounds)],
+                           [b[1] - value(r, column) for r, b in zip(members, bounds)]]
+    return None
+
+
 def _plot(families, x_of, x_label: str, column: str, path: Path) -> Path:
     figure, axes = plt.subplots(figsize=(6.4, 4.4))
+    kinds = set()
     for family, members in families.items():
-        points = [(x_of(r), value(r, column), interval(r, column)) for r in members]
-        points = [p for p in points if not math.isnan(p[1])]
-        if not points:
+        members = [r for r in members if not math.isnan(value(r, column))]
+        if not members:
             continue
-        xs, ys, spreads = zip(*points)
-        if all(s is not None for s in spreads):
-            axes.errorbar(xs, ys, yerr=spreads, marker="o", capsize=3, label=family)
+        xs, ys = [x_of(r) for r in members], [value(r, column) for r in members]
+        bars = error_bars(members, column)
+        if bars is not None:
+            kinds.add(bars[0])
+            axes.errorbar(xs, ys, yerr=bars[1], marker="o", capsize=3, label=family)
         else:
             axes.plot(xs, ys, marker="o", label=family)
     if x_label.endswith("steps") and all(isinstance(x_of(r), (int, float)) and x_of(r) > 0 for m in families.values() for r in m):
@@ -62,7 +78,8 @@ def _plot(families, x_of, x_label: str, column: str, path: Path) -> Path:
         axes.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
         axes.set_xticks(sorted({x_of(r) for m in families.values() for r in m}))
     axes.set_xlabel(x_label)
-    axes.set_ylabel(column.replace("_", " "))
+    over = f" (bars: 95% interval over {' or '.join(sorted(kinds))})" if kinds else ""
+    axes.set_ylabel(column.replace("_", " ") + over)
     axes.grid(alpha=0.3)
     if len(families) > 1:
         axes.legend(fontsize="small")
