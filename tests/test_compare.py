@@ -233,6 +233,8 @@ GOOD = {"model": "unclip-emoji", "axes": {"decoder.sampler.steps": [2]}, "prompt
         ({"settings_for": {"prior.type=ar_prior": ["prior.buckets=16"]}}, "settings_for: 'prior.type=ar_prior' should name an axis"),
         ({"settings_for": {"decoder.sampler.steps=3": ["prior.buckets=16"]}}, "decoder.sampler.steps never takes the value '3'"),
         ({"settings_for": {"decoder.sampler.steps=2": ["decoder.eta"]}}, "'decoder.eta' must look like key=value"),
+        ({"baseline": {"prior.type": "text_as_image"}}, "baseline: 'prior.type' is not an axis"),
+        ({"baseline": {"decoder.sampler.steps": 3}}, "baseline: no variant has decoder.sampler.steps=3"),
     ],
 )
 def test_a_bad_experiment_file_exits_2_with_one_line_naming_the_key(tmp_path, capsys, change, named):
@@ -259,6 +261,20 @@ def test_product_and_zip_of_axes():
     assert len(product) == 4 and len({v.slug for v in product}) == 4
     assert [v.overrides for v in zipped] == [
         ["decoder.sampler.type=ddim", "decoder.guidance_scale=1.5"], ["decoder.sampler.type=dpmpp_2m", "decoder.guidance_scale=3.0"]]
+
+
+def test_the_baseline_runs_first_and_must_name_one_variant():
+    from unclip_core.errors import ConfigError
+    from unclip_core.experiments import expand_variants
+
+    axes = {"prior.type": ["diffusion_prior", "ar_prior"], "prior.guidance_scale": [1, 2]}
+    extra = [{"prior.type": "text_as_image"}]
+    variants = expand_variants(experiment(model="m", axes=axes, variants=extra, prompts=["p"], baseline={"prior.type": "text_as_image"}))
+    assert variants[0].label == "prior.type=text_as_image" and len(variants) == 5
+    named = expand_variants(experiment(model="m", axes=axes, prompts=["p"], baseline={"prior.type": "ar_prior", "prior.guidance_scale": 2}))
+    assert named[0].label == "prior.type=ar_prior prior.guidance_scale=2"
+    with pytest.raises(ConfigError, match="baseline: 2 variants have prior.type=ar_prior .*add axis values"):
+        expand_variants(experiment(model="m", axes=axes, prompts=["p"], baseline={"prior.type": "ar_prior"}))
 
 
 def test_settings_for_an_axis_value_shape_the_graph_but_not_the_label():

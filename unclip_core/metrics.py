@@ -72,4 +72,6 @@ def bootstrap_interval(
     values = statistic(samples.cpu()[picks]).double()
     tail = (1 - level) / 2
     low, high = torch.quantile(values, torch.tensor([tail, 1 - tail], dtype=torch.double)).tolist()
-    return low, high
+    # A difference of means that is exactly 0 can come out as -1e-16; rounded, it reads as 0
+    # (+ 0.0 turns -0.0 into 0.0), so an interval that only touches 0 is not taken to exclude it.
+    return round(low, 12) + 0.0, round(high, 12) + 0.0

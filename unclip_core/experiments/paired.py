@@ -1,4 +1,7 @@
-"""Paired differences between variants: each variant against the first, prompt by prompt.
+"""Paired differences between variants: each variant against the baseline, prompt by prompt.
+
+The baseline is the experiment's `baseline:` variant, or else its first; it runs first, so it
+is the first record.
 
 Every variant of an experiment is measured on the same prompts, so a column that a metric gives
 per image (`Metric.per_image`) can be compared prompt by prompt. The prompts' own difficulty is
@@ -31,16 +34,16 @@ def paired_difference(base: dict[str, Any], other: dict[str, Any], column: str) 
         return None
     pair = torch.stack([before, after], dim=-1)
     low, high = bootstrap_interval(pair, lambda r: r[..., 1].mean(1) - r[..., 0].mean(1))
-    return (after.mean() - before.mean()).item(), low, high
+    return round((after - before).mean().item(), 12) + 0.0, low, high
 
 
 def markdown_section(records: list[dict[str, Any]], axes: list[str], number: Any) -> list[str]:
-    """The results.md section: a row per variant after the first, a cell per paired column."""
+    """The results.md section: a row per variant after the first (the baseline), a cell per paired column."""
     columns = paired_columns(records)
     if len(records) < 2 or not columns:
         return []
     base = records[0]
-    label = ", ".join(f"{a}={base['settings'].get(a, '—')}" for a in axes) or "the first variant"
+    label = ", ".join(f"{key}={value}" for key, value in base["settings"].items()) or "the first variant"
     lines = [f"## Against {label}, prompt by prompt", "",
              "| " + " | ".join([*axes, *columns]) + " |", "|" + "---|" * (len(axes) + len(columns))]
     for record in records[1:]:

@@ -45,6 +45,10 @@ class Experiment(BaseModel):
     device: str = Field("cpu", description="Where images are generated and measured: cpu, cuda, cuda:1, or auto.")
     grid_images: int = Field(64, ge=1, description="At most this many images of the first seed go into each variant's grid.png.")
     plot_x: str | None = Field(None, description="The axis plots use as x; default: the first axis whose key ends in 'steps'.")
+    baseline: dict[str, Any] | None = Field(
+        None, description="The variant every other one is compared with prompt by prompt, by its axis values, e.g. "
+        "{prior.type: text_as_image}; it runs first. Default: the first variant."
+    )
 
     @model_validator(mode="after")
     def _one_base(self) -> Experiment:
@@ -75,6 +79,16 @@ class Experiment(BaseModel):
                     f"variants.{i}: '{unknown[0]}' is not an axis; a variant sets axis keys only ({', '.join(self.axes)}), "
                     "so every column of the table means the same thing"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _baseline_sets_axes(self) -> Experiment:
+        if self.baseline is not None:
+            if not self.baseline:
+                raise ValueError("baseline sets nothing; name the variant by its axis values, e.g. {prior.type: text_as_image}")
+            unknown = [key for key in self.baseline if key not in self.axes]
+            if unknown:
+                raise ValueError(f"baseline: '{unknown[0]}' is not an axis ({', '.join(self.axes)})")
         return self
 
     @model_validator(mode="after")

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from ..errors import ConfigError
 from .spec import Experiment
 
 
@@ -66,7 +67,21 @@ def expand_variants(experiment: Experiment) -> list[Variant]:
         if variant.label not in seen:  # a value listed twice is one variant, run once
             seen.add(variant.label)
             variants.append(variant)
-    return variants
+    return baseline_first(variants, experiment.baseline)
+
+
+def baseline_first(variants: list[Variant], baseline: dict[str, Any] | None) -> list[Variant]:
+    """The variants with the one `baseline` names first: the others are compared with it."""
+    if baseline is None:
+        return variants
+    named = [v for v in variants if all(key in dict(v.settings) and v.value(key) == value for key, value in baseline.items())]
+    wanted = " ".join(f"{key}={format_value(value)}" for key, value in baseline.items())
+    if not named:
+        raise ConfigError(f"baseline: no variant has {wanted}; the variants are: {'; '.join(v.label for v in variants)}")
+    if len(named) > 1:
+        raise ConfigError(f"baseline: {len(named)} variants have {wanted} ({'; '.join(v.label for v in named)}); "
+                          "add axis values until it names one")
+    return [named[0], *(v for v in variants if v is not named[0])]
 
 
 def format_value(value: Any) -> str:
