@@ -353,3 +353,7 @@ def test_plots_draw_seed_intervals_and_fall_back_to_the_prompts_interval_for_one
     kind, (below, above) = error_bars([one_seed], "clip_score")
     assert kind == "prompts" and math.isclose(below[0], 0.1) and math.isclose(above[0], 0.2)
     assert error_bars([{**one_seed, "metrics_prompts_ci95": {}}], "clip_score") is None
+    # Every prompt right: the interval is the mean itself, up to rounding, and no bar is negative.
+    everywhere = {**one_seed, "metrics": {"clip_score": 0.9999999999999}, "metrics_prompts_ci95": {"clip_score": [1.0, 1.0]}}
+    below, above = error_bars([everywhere], "clip_score")[1]
+    assert below == [0.0] and 0 <= above[0] < 1e-12

@@ -54,8 +54,9 @@ def error_bars(members: list[dict[str, Any]], column: str) -> tuple[str, list[li
         return "seeds", [seeds, seeds]
     bounds = [r.get("metrics_prompts_ci95", {}).get(column) for r in members]
     if all(b is not None for b in bounds):
-        return "prompts", [[value(r, column) - b[0] for r, b in zip(members, bounds)],
-                           [b[1] - value(r, column) for r, b in zip(members, bounds)]]
+        # max(0, ...): the mean and the interval's ends agree only to rounding (a rate of 1 on every prompt).
+        return "prompts", [[max(0.0, value(r, column) - b[0]) for r, b in zip(members, bounds)],
+                           [max(0.0, b[1] - value(r, column)) for r, b in zip(members, bounds)]]
     return None
 
 
