@@ -47,7 +47,7 @@ class Experiment(BaseModel):
     plot_x: str | None = Field(None, description="The axis plots use as x; default: the first axis whose key ends in 'steps'.")
     baseline: dict[str, Any] | None = Field(
         None, description="The variant every other one is compared with prompt by prompt, by its axis values, e.g. "
-        "{prior.type: text_as_image}; it runs first. Default: the first variant."
+        "{decoder.sampler.steps: 16}; it runs first. Default: the first variant."
     )
 
     @model_validator(mode="after")
@@ -85,7 +85,7 @@ class Experiment(BaseModel):
     def _baseline_sets_axes(self) -> Experiment:
         if self.baseline is not None:
             if not self.baseline:
-                raise ValueError("baseline sets nothing; name the variant by its axis values, e.g. {prior.type: text_as_image}")
+                raise ValueError("baseline sets nothing; name the variant by its axis values, e.g. {decoder.sampler.steps: 16}")
             unknown = [key for key in self.baseline if key not in self.axes]
             if unknown:
                 raise ValueError(f"baseline: '{unknown[0]}' is not an axis ({', '.join(self.axes)})")
