@@ -357,3 +357,12 @@ def test_plots_draw_seed_intervals_and_fall_back_to_the_prompts_interval_for_one
     everywhere = {**one_seed, "metrics": {"clip_score": 0.9999999999999}, "metrics_prompts_ci95": {"clip_score": [1.0, 1.0]}}
     below, above = error_bars([everywhere], "clip_score")[1]
     assert below == [0.0] and 0 <= above[0] < 1e-12
+
+
+def test_each_prompt_s_value_averages_its_images_and_seeds():
+    from unclip_core.experiments.runner import _per_prompt
+
+    # Two seeds, three prompts, two images each (prompt-major, as generated).
+    seed0 = torch.tensor([1.0, 3.0, 10.0, 10.0, 0.0, 2.0], dtype=torch.float64)
+    seed1 = torch.tensor([5.0, 7.0, 20.0, 20.0, 4.0, 6.0], dtype=torch.float64)
+    assert _per_prompt([seed0, seed1], images_per_prompt=2).tolist() == [4.0, 15.0, 3.0]
