@@ -106,10 +106,10 @@ def main() -> None:
         out = up.sample(low, generator=generator).float()
         bicubic = resize(low, up.to_size)
         upsampled = upsampled or [target, bicubic, out]
+        model_db, bicubic_db = psnr(out, target), psnr(bicubic, target)
         low_gain, high_gain = psnr_gain_interval(out, bicubic, target)
         rows.append({"stage": f"upsampler {up.from_size}->{up.to_size}", "measure": "PSNR dB: model / bicubic (gain, 95% interval)",
-                     "value": f"{psnr(out, target):.2f} / {psnr(bicubic, target):.2f} "
-                              f"({psnr(out, target) - psnr(bicubic, target):+.2f}, {low_gain:+.2f} to {high_gain:+.2f})"})
+                     "value": f"{model_db:.2f} / {bicubic_db:.2f} ({model_db - bicubic_db:+.2f}, {low_gain:+.2f} to {high_gain:+.2f})"})
 
     print_table(rows)
     settings = {"model": args.model or "default", "split": args.split, "emoji": len(val), "only": args.only, "overrides": args.overrides,

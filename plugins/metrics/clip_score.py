@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from unclip_core.interfaces import ComponentConfig, Metric, Samples, means
+from unclip_core.interfaces import ComponentConfig, Metric, Samples
 
 
 class ClipScore(Metric):
@@ -16,9 +16,6 @@ class ClipScore(Metric):
 
     name: ClassVar[str] = "clip_score"
     Config: ClassVar[type[ComponentConfig]] = ComponentConfig
-
-    def measure(self, samples: Samples) -> dict[str, float]:
-        return means(self.per_image(samples))
 
     @torch.no_grad()
     def per_image(self, samples: Samples) -> dict[str, Tensor]:

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from unclip_core.interfaces import ComponentConfig, Metric, Samples, means
+from unclip_core.interfaces import ComponentConfig, Metric, Samples
 
 
 class PriorCosine(Metric):
@@ -22,9 +22,6 @@ class PriorCosine(Metric):
     def direction(self, column: str) -> str | None:
         # Closeness to the caption is context (the caption-only prior maximizes it), not a goal.
         return "higher" if column == "prior_cosine_true" else None
-
-    def measure(self, samples: Samples) -> dict[str, float]:
-        return means(self.per_image(samples))
 
     @torch.no_grad()
     def per_image(self, samples: Samples) -> dict[str, Tensor]:

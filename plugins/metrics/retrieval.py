@@ -8,7 +8,7 @@ import torch
 from pydantic import Field
 from torch import Tensor
 
-from unclip_core.interfaces import ComponentConfig, Metric, Samples, means
+from unclip_core.interfaces import ComponentConfig, Metric, Samples
 from unclip_core.metrics import retrieval_hits
 
 
@@ -22,9 +22,6 @@ class Retrieval(Metric):
     name: ClassVar[str] = "retrieval"
     Config: ClassVar[type[RetrievalConfig]] = RetrievalConfig
     needs_references: ClassVar[bool] = True
-
-    def measure(self, samples: Samples) -> dict[str, float]:
-        return means(self.per_image(samples))
 
     @torch.no_grad()
     def per_image(self, samples: Samples) -> dict[str, Tensor]:

@@ -149,11 +149,10 @@ class Comparison:
             samples = Samples(per_image_prompts, images, pipeline.components.encoder, references, pipeline.components.prior, seed)
             scores: dict[str, float] = {}
             for metric in self.metrics:
-                measured_scores = metric.measure(samples)
+                measured_scores, by_image = metric.measure_with_images(samples)
                 ways.update({column: metric.direction(column) for column in measured_scores})
                 scores.update(measured_scores)
-                # A second pass of the metric over these images: small next to generating them.
-                for column, values in metric.per_image(samples).items():
+                for column, values in by_image.items():
                     if values.shape != (len(images),):
                         raise ValueError(f"metric '{metric.name}' gave {tuple(values.shape)} values for '{column}'; "
                                          f"per_image gives one value per image ({len(images)})")

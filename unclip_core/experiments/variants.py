@@ -74,7 +74,7 @@ def baseline_first(variants: list[Variant], baseline: dict[str, Any] | None) -> 
     """The variants with the one `baseline` names first: the others are compared with it."""
     if baseline is None:
         return variants
-    named = [v for v in variants if all(key in dict(v.settings) and v.value(key) == value for key, value in baseline.items())]
+    named = [v for v in variants if baseline.items() <= dict(v.settings).items()]
     wanted = " ".join(f"{key}={format_value(value)}" for key, value in baseline.items())
     if not named:
         raise ConfigError(f"baseline: no variant has {wanted}; the variants are: {'; '.join(v.label for v in variants)}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import ABC
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -60,17 +60,26 @@ class Metric(Component, ABC):
         """'higher' or 'lower' when that end of `column` is better; None when neither is."""
         return "higher" if self.higher_is_better else "lower"
 
-    @abstractmethod
     def measure(self, samples: Samples) -> dict[str, float]:
-        """Column name -> value for this set of images."""
+        """Column name -> value for this set of images. The default is the means of `per_image`;
+        a metric of the whole set (FID), or one with columns beyond those means, overrides it."""
+        return means(self.per_image(samples))
 
     def per_image(self, samples: Samples) -> dict[str, Tensor]:
         """The columns that are a mean over the images, as each image's value (one per image, in
         `samples.images`' order), whose mean is what `measure` reports. Experiments resample
         prompts from them for 95% intervals and for paired differences between variants, which a
         single number per set cannot give. {} (the default) for metrics of the whole set only,
-        such as FID; a metric that has them usually measures with `means(self.per_image(samples))`."""
+        such as FID. A metric implements `per_image`, `measure`, or both."""
         return {}
+
+    def measure_with_images(self, samples: Samples) -> tuple[dict[str, float], dict[str, Tensor]]:
+        """`measure` and `per_image` together, measuring the images once when `measure` is the
+        default (the means of `per_image`)."""
+        values = self.per_image(samples)
+        if type(self).measure is Metric.measure:
+            return means(values), values
+        return self.measure(samples), values
 
     def check(self, samples: Samples) -> None:
         """Raise InputError when `samples` lacks what this metric needs (call at the top of measure)."""
