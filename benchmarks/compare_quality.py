@@ -3,12 +3,13 @@
     python benchmarks/compare_quality.py BASE.json NEW.json [--rows BASE_ROW NEW_ROW] [--out FILE]
 
 Both files come from benchmarks/emoji_quality.py over the same prompts (same split and limit;
-the same file twice compares two of its rows). For every row the two share, or the two rows
-named by --rows (e.g. 'prior: diffusion_prior' 'prior: ar_prior': two priors), and each rate
-(i2i top-1, i2i top-5, i2t top-5), it prints both
-rates, their difference with a 95% paired bootstrap interval over the prompts, and on how many
+the same file twice compares two of its rows), or both from benchmarks/emoji_stages.py, whose
+prior rows are compared by each emoji's cos(predicted z_i, true z_i). For every row the two
+share, or the two rows named by --rows (e.g. 'prior: diffusion_prior' 'prior: ar_prior': two
+priors), and each measure (i2i top-1, i2i top-5, i2t top-5; or the cosine), it prints both
+values, their difference with a 95% paired bootstrap interval over the prompts, and on how many
 prompts each of the two did better (got right where the other did not; with several samples a
-prompt, more often). Pairing matters: the prompts' own difficulty is shared by
+prompt, more often; for the cosine, came closer). Pairing matters: the prompts' own difficulty is shared by
 both runs and cancels, so a paired interval is narrower than the two runs' own intervals suggest.
 A difference whose interval holds 0 is reported as "no clear difference".
 """
@@ -28,10 +29,22 @@ from common import to_json  # benchmarks/common.py
 
 
 def load(path: str) -> dict:
+    """A run as {model, overrides, split, prompts, prompt_names, rows}; each row has `per_prompt`:
+    measure -> one value a prompt."""
     result = json.loads(Path(path).read_text())
-    if not any("i2i_ranks" in row for row in result["rows"]):
+    if "results" in result:  # emoji_stages.py: settings + result rows, the prior rows with each emoji's cosine
+        settings = result["settings"]
+        rows = [{"row": row["stage"], "per_prompt": {"cos_true": torch.tensor(row["cos_true_per_emoji"], dtype=torch.double)}}
+                for row in result["results"] if "cos_true_per_emoji" in row]
+        if not rows:
+            raise SystemExit(f"{path} keeps no per-emoji cosines: run benchmarks/emoji_stages.py --only prior again to write them")
+        return {"model": settings["model"], "overrides": settings["overrides"], "split": settings["split"], "prompts": settings["emoji"],
+                "prompt_names": settings.get("prompt_names"), "rows": rows}
+    rows = [{"row": row["row"], "per_prompt": {name: hit_rates(row, kind, k) for name, kind, k in RATES}}
+            for row in result["rows"] if "i2i_ranks" in row]
+    if not rows:
         raise SystemExit(f"{path} keeps no per-prompt ranks: run benchmarks/emoji_quality.py again to write them")
-    return result
+    return {**result, "rows": rows}
 
 
 def hit_rates(row: dict, kind: str, k: int) -> torch.Tensor:
@@ -44,30 +57,33 @@ def pairs(base: dict, new: dict, rows: list[str] | None) -> list[tuple[dict, dic
     """(base row, new row) pairs: the two rows named, or every row the two runs share by name."""
     if base.get("prompt_names") != new.get("prompt_names"):
         raise SystemExit("the two runs evaluated different prompts: give both the same --split and --limit")
-    before = {row["row"]: row for row in base["rows"] if "i2i_ranks" in row}
-    after = {row["row"]: row for row in new["rows"] if "i2i_ranks" in row}
+    before = {row["row"]: row for row in base["rows"]}
+    after = {row["row"]: row for row in new["rows"]}
     if rows:
         for label, found in zip(rows, (before, after)):
             if label not in found:
-                raise SystemExit(f"no row {label!r} with per-prompt ranks; the rows are: {', '.join(found)}")
+                raise SystemExit(f"no row {label!r} with per-prompt values; the rows are: {', '.join(found)}")
         return [(before[rows[0]], after[rows[1]])]
     shared = [(before[label], row) for label, row in after.items() if label in before]
     if not shared:
-        raise SystemExit("the two runs share no row with per-prompt ranks: name two with --rows")
+        raise SystemExit("the two runs share no row with per-prompt values: name two with --rows")
     return shared
 
 
 def compare(base: dict, new: dict, rows: list[str] | None = None) -> list[dict]:
-    """One entry per row pair and rate: both rates, the difference, its interval, the prompts only one got."""
+    """One entry per row pair and measure: both values, the difference, its interval, the prompts where each was ahead."""
     out = []
     for before, row in pairs(base, new, rows):
-        for name, kind, k in RATES:
-            # Each prompt's hit rate over its samples (one sample: 0 or 1), base and new side by side.
-            pair = torch.stack([hit_rates(before, kind, k), hit_rates(row, kind, k)], dim=-1)
+        for name, values in row["per_prompt"].items():
+            if name not in before["per_prompt"]:
+                raise SystemExit(f"{before['row']!r} has no {name}: compare two runs of the same benchmark")
+            # Each prompt's value (a hit rate over its samples, or a cosine), base and new side by side.
+            pair = torch.stack([before["per_prompt"][name], values], dim=-1)
             low, high = bootstrap_interval(pair, lambda r: r[..., 1].mean(1) - r[..., 0].mean(1))
             verdict = "no clear difference" if low <= 0 <= high else ("better" if low > 0 else "worse")
             label = row["row"] if row["row"] == before["row"] else f"{before['row']} -> {row['row']}"
-            out.append({"row": label, "rate": name, "base": before[name], "new": row[name], "difference": row[name] - before[name],
+            base_value, new_value = pair.mean(0).tolist()
+            out.append({"row": label, "rate": name, "base": base_value, "new": new_value, "difference": new_value - base_value,
                         "ci95": [low, high], "base_ahead": int((pair[:, 0] > pair[:, 1]).sum()),
                         "new_ahead": int((pair[:, 1] > pair[:, 0]).sum()), "verdict": verdict})
     return out
@@ -88,8 +104,11 @@ def main() -> None:
     print(f"{'row':<{width}} {'rate':<9} {'base':>6} {'new':>6} {'new-base':>8} {'95% interval':>15} {'base ahead':>10} {'new ahead':>9}  verdict")
     for e in entries:
         low, high = e["ci95"]
-        print(f"{e['row']:<{width}} {e['rate']:<9} {e['base']:>6.1%} {e['new']:>6.1%} {100 * e['difference']:>+8.1f} "
-              f"{f'[{100 * low:+.1f}, {100 * high:+.1f}]':>15} {e['base_ahead']:>10} {e['new_ahead']:>9}  {e['verdict']}")
+        if e["rate"] == "cos_true":  # a cosine, in its own units
+            values = f"{e['base']:>6.3f} {e['new']:>6.3f} {e['difference']:>+8.3f} {f'[{low:+.3f}, {high:+.3f}]':>15}"
+        else:  # a rate, the difference in points
+            values = f"{e['base']:>6.1%} {e['new']:>6.1%} {100 * e['difference']:>+8.1f} {f'[{100 * low:+.1f}, {100 * high:+.1f}]':>15}"
+        print(f"{e['row']:<{width}} {e['rate']:<9} {values} {e['base_ahead']:>10} {e['new_ahead']:>9}  {e['verdict']}")
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(to_json({"base": args.base, "new": args.new, "rows": args.rows, "prompts": base["prompts"],

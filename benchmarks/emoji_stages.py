@@ -4,8 +4,9 @@
     python benchmarks/emoji_stages.py --only prior --set prior.temperature=0.7   # one stage, other settings
     python benchmarks/emoji_stages.py --only upsampler --upsampler-grid docs/images/upsampler_emoji_grid.png
 
-- prior: mean cos(predicted z_i, true z_i), cos with the caption's z_t and with another caption's
-  z_t, for the model's prior and for the caption-only baseline z_i := z_t;
+- prior: mean cos(predicted z_i, true z_i) with its 95% bootstrap interval over the emoji (each
+  emoji's cosine is kept in the JSON), cos with the caption's z_t and with another caption's z_t,
+  for the model's prior and for the caption-only baseline z_i := z_t;
 - decoder: MSE (pixels in [-1, 1]) of images decoded from the true z_i, and from another emoji's
   z_i (rolled by one), against the true image at the decoder's size (same noise for both);
 - upsampler: PSNR of each stage's output against the true image, next to bicubic upsampling,
@@ -86,8 +87,12 @@ def main() -> None:
     if "prior" in stages:
         for name, guess in ((f"prior: {c.prior.name}", predicted), ("prior: text_as_image", text.embedding.float())):
             sims = prior_similarities(guess, z_i, text.embedding)
-            rows.append({"stage": name, "measure": "cos to true z_i / to z_t / to other z_t",
-                         "value": f"{sims['cos_true']:.3f} / {sims['cos_text']:.3f} / {sims['cos_unrelated']:.3f}"})
+            # Each emoji's cosine is kept, so two priors can be compared emoji by emoji.
+            per_emoji = F.cosine_similarity(guess, z_i, dim=-1)
+            low, high = bootstrap_interval(per_emoji, lambda r: r.mean(1))
+            rows.append({"stage": name, "measure": "cos to true z_i (95% interval) / to z_t / to other z_t",
+                         "value": f"{sims['cos_true']:.3f} ({low:.3f} to {high:.3f}) / {sims['cos_text']:.3f} / {sims['cos_unrelated']:.3f}",
+                         "cos_true_per_emoji": [round(v, 4) for v in per_emoji.tolist()]})
 
     decoded = {}
     if "decoder" in stages:
@@ -111,8 +116,8 @@ def main() -> None:
         rows.append({"stage": f"upsampler {up.from_size}->{up.to_size}", "measure": "PSNR dB: model / bicubic (gain, 95% interval)",
                      "value": f"{model_db:.2f} / {bicubic_db:.2f} ({model_db - bicubic_db:+.2f}, {low_gain:+.2f} to {high_gain:+.2f})"})
 
-    print_table(rows)
-    settings = {"model": args.model or "default", "split": args.split, "emoji": len(val), "only": args.only, "overrides": args.overrides,
+    print_table([{key: value for key, value in row.items() if key != "cos_true_per_emoji"} for row in rows])
+    settings = {"model": str(args.model or "default"), "split": args.split, "emoji": len(val), "prompt_names": prompts, "only": args.only, "overrides": args.overrides,
                 "prior": pipe.graph.prior.to_dict()}
     write_json(args.out, device, settings, rows)
     if args.grid:
