@@ -6,7 +6,7 @@ Both files come from benchmarks/emoji_quality.py over the same prompts (same spl
 the same file twice compares two of its rows), or both from benchmarks/emoji_stages.py, whose
 prior rows are compared by each emoji's cos(predicted z_i, true z_i). For every row the two
 share, or the two rows named by --rows (e.g. 'prior: diffusion_prior' 'prior: ar_prior': two
-priors), and each measure (i2i top-1, i2i top-5, i2t top-5; or the cosine), it prints both
+priors), and each measure (i2i top-1, i2i top-5, i2t top-5, i2i top-1 in any skin tone; or the cosine), it prints both
 values, their difference with a 95% paired bootstrap interval over the prompts, and on how many
 prompts each of the two did better (got right where the other did not; with several samples a
 prompt, more often; for the cosine, came closer). Pairing matters: the prompts' own difficulty is shared by
@@ -40,7 +40,8 @@ def load(path: str) -> dict:
             raise SystemExit(f"{path} keeps no per-emoji cosines: run benchmarks/emoji_stages.py --only prior again to write them")
         return {"model": settings["model"], "overrides": settings["overrides"], "split": settings["split"], "prompts": settings["emoji"],
                 "prompt_names": settings.get("prompt_names"), "rows": rows}
-    rows = [{"row": row["row"], "per_prompt": {name: hit_rates(row, kind, k) for name, kind, k in RATES}}
+    # A rate added to the benchmark later is missing from older files: each row keeps the ones it has.
+    rows = [{"row": row["row"], "per_prompt": {name: hit_rates(row, kind, k) for name, kind, k in RATES if f"{kind}_ranks" in row}}
             for row in result["rows"] if "i2i_ranks" in row]
     if not rows:
         raise SystemExit(f"{path} keeps no per-prompt ranks: run benchmarks/emoji_quality.py again to write them")
@@ -74,9 +75,11 @@ def compare(base: dict, new: dict, rows: list[str] | None = None) -> list[dict]:
     """One entry per row pair and measure: both values, the difference, its interval, the prompts where each was ahead."""
     out = []
     for before, row in pairs(base, new, rows):
-        for name, values in row["per_prompt"].items():
-            if name not in before["per_prompt"]:
-                raise SystemExit(f"{before['row']!r} has no {name}: compare two runs of the same benchmark")
+        shared = [name for name in row["per_prompt"] if name in before["per_prompt"]]
+        if not shared:
+            raise SystemExit(f"{before['row']!r} and {row['row']!r} share no measure: compare two runs of the same benchmark")
+        for name in shared:
+            values = row["per_prompt"][name]
             # Each prompt's value (a hit rate over its samples, or a cosine), base and new side by side.
             pair = torch.stack([before["per_prompt"][name], values], dim=-1)
             low, high = bootstrap_interval(pair, lambda r: r[..., 1].mean(1) - r[..., 0].mean(1))
@@ -100,15 +103,15 @@ def main() -> None:
     base, new = load(args.base), load(args.new)
     entries = compare(base, new, args.rows)
     print(f"{base['prompts']} {base['split']} prompts; base {base['model']} {base['overrides']}, new {new['model']} {new['overrides']}\n")
-    width = max(len(e["row"]) for e in entries)
-    print(f"{'row':<{width}} {'rate':<9} {'base':>6} {'new':>6} {'new-base':>8} {'95% interval':>15} {'base ahead':>10} {'new ahead':>9}  verdict")
+    width, rate_width = max(len(e["row"]) for e in entries), max(len(e["rate"]) for e in entries)
+    print(f"{'row':<{width}} {'rate':<{rate_width}} {'base':>6} {'new':>6} {'new-base':>8} {'95% interval':>15} {'base ahead':>10} {'new ahead':>9}  verdict")
     for e in entries:
         low, high = e["ci95"]
         if e["rate"] == "cos_true":  # a cosine, in its own units
             values = f"{e['base']:>6.3f} {e['new']:>6.3f} {e['difference']:>+8.3f} {f'[{low:+.3f}, {high:+.3f}]':>15}"
         else:  # a rate, the difference in points
             values = f"{e['base']:>6.1%} {e['new']:>6.1%} {100 * e['difference']:>+8.1f} {f'[{100 * low:+.1f}, {100 * high:+.1f}]':>15}"
-        print(f"{e['row']:<{width}} {e['rate']:<9} {values} {e['base_ahead']:>10} {e['new_ahead']:>9}  {e['verdict']}")
+        print(f"{e['row']:<{width}} {e['rate']:<{rate_width}} {values} {e['base_ahead']:>10} {e['new_ahead']:>9}  {e['verdict']}")
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(to_json({"base": args.base, "new": args.new, "rows": args.rows, "prompts": base["prompts"],

@@ -7,12 +7,20 @@ and val, ~3,800):
 
   i2i top-5  the true emoji's rendered image is among the 5 closest rendered emoji images
              (image-to-image: the honest measure of the generator)
+  i2i top-1, any tone
+             the closest rendered emoji is the true one in some skin tone: what top-1 would be
+             if skin tones did not count (it tells a wrong emoji from a wrong tone)
   i2t top-5  the true emoji's name is among the 5 closest emoji names (image-to-text)
   border     mean value of the images' outermost 2 pixels, in [-1, 1]: emoji sit on white (1.0),
              so a generator that tints or grains its backgrounds scores lower
 
 Rows: the true images themselves (the ceiling of i2t; i2i is trivially 100%), the decoder fed
 the true z_i (an oracle prior: what the decoder and upsamplers lose), and each prior.
+
+i2i top-1 and top-5 are also broken down by kind of emoji, which shows what a model misses:
+held-out emoji by what was held out (a new skin tone of an emoji trained in other tones, or a
+new emoji: its whole family held out), and, where Debian's unicode-data is installed, every
+split by Unicode group (people & body, food & drink, flags, ...).
 
 Each rate comes with its 95% bootstrap interval over the prompts: how far it would move for
 other emoji like these. With `--samples N` every prompt is drawn N times (seeds seed to
@@ -34,18 +42,21 @@ from pathlib import Path
 
 import torch
 
+from unclip_core.errors import ConfigError
 from unclip_core.graph import Node, build_node
 from unclip_core.image_output import grid, save_image
 from unclip_core.images import to_pil
 from unclip_core.metrics import bootstrap_interval
 from unclip_core.pipeline import Pipeline
 from unclip_core.plugins import get_registry
+from unclip_plugins.datasets.emoji_annotations import group_caption
+from unclip_plugins.datasets.emoji_split import family
 
 from common import to_json  # benchmarks/common.py
 
 RESULTS = Path(__file__).parent / "results"
-# The rates reported: (name, which ranks, k).
-RATES = (("i2i_top1", "i2i", 1), ("i2i_top5", "i2i", 5), ("i2t_top5", "i2t", 5))
+# The rates reported: (name, which ranks, k). i2i_tone ranks the true emoji's skin-tone family.
+RATES = (("i2i_top1", "i2i", 1), ("i2i_top5", "i2i", 5), ("i2t_top5", "i2t", 5), ("i2i_top1_any_tone", "i2i_tone", 1))
 
 
 def load_emoji(pipe: Pipeline, split: str = "held-out", limit: int | None = None):
@@ -73,6 +84,35 @@ def add_split_arguments(parser: argparse.ArgumentParser, limit: int | None) -> N
     parser.add_argument("--limit", type=int, default=limit, help="evaluate only N emoji of the split")
 
 
+def unicode_groups(pipe: Pipeline, characters: list[str]) -> list[str] | None:
+    """Each emoji's Unicode group ('food & drink'; 'unlisted' if the data predates it), or None
+    where Debian's unicode-data is not installed."""
+    try:
+        captions = [group_caption(c, pipe.graph.data.config.unicode_dir) for c in characters]
+    except ConfigError:
+        return None
+    return ["unlisted" if caption is None else caption.rsplit(", ", 1)[-1] for caption in captions]
+
+
+def held_out_kinds(characters: list[str], val: list[int]) -> list[str]:
+    """For held-out prompts, what was held out: a new tone of an emoji trained in other tones, or
+    a new emoji. The training emoji are the ones listed before the first held-out one."""
+    trained = {family(c) for c in characters[: val[0]]}
+    return ["new skin tone" if family(characters[i]) in trained else "new emoji" for i in val]
+
+
+def print_breakdown(rows: list[dict], kinds: list[str], title: str) -> None:
+    """i2i top-1 / top-5 of every generated row, per kind of prompt, the most common kind first."""
+    rows = [row for row in rows if row["row"] != "true images (ceiling)"]
+    ranked = [torch.tensor(row["i2i_ranks"]).view(len(kinds), -1) for row in rows]
+    labels = ["oracle" if row["row"].startswith("decoder") else row["row"].removeprefix("prior: ") for row in rows]
+    print(f"\n{f'i2i@1 / @5 by {title}':<32} {'prompts':>7} " + " ".join(f"{label:>16}" for label in labels))
+    for kind in sorted(set(kinds), key=lambda g: (-kinds.count(g), g)):
+        members = torch.tensor([k == kind for k in kinds])
+        rates = [f"{(r[members] <= 1).double().mean().item():.1%} / {(r[members] <= 5).double().mean().item():.1%}" for r in ranked]
+        print(f"{kind:<32} {int(members.sum()):>7} " + " ".join(f"{rate:>16}" for rate in rates))
+
+
 def border_mean(images: torch.Tensor, width: int = 2) -> float:
     """Mean of the outermost `width` pixels of every image (all channels)."""
     inner = torch.ones_like(images[0, 0], dtype=torch.bool)
@@ -80,10 +120,15 @@ def border_mean(images: torch.Tensor, width: int = 2) -> float:
     return images[..., inner].float().mean().item()
 
 
-def ranks(queries: torch.Tensor, keys: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """1-based rank of each query's target among all keys, by cosine (embeddings are unit-norm)."""
+def ranks(queries: torch.Tensor, keys: torch.Tensor, targets: torch.Tensor, groups: torch.Tensor | None = None) -> torch.Tensor:
+    """1-based rank of each query's target among all keys, by cosine (embeddings are unit-norm).
+    With `groups` (one id a key), the rank of the target's group: of its best-scoring member."""
     scores = queries @ keys.T
-    true = scores.gather(1, targets[:, None])
+    if groups is None:
+        true = scores.gather(1, targets[:, None])
+    else:
+        same = groups[None, :] == groups[targets][:, None]
+        true = scores.masked_fill(~same, float("-inf")).amax(1, keepdim=True)
     return (scores > true).sum(1) + 1
 
 
@@ -136,14 +181,16 @@ def main() -> None:
     targets = torch.tensor(val)
     image_keys = embed_images(pipe, images, 256).cpu()
     text_keys = pipe.encode_text(names).embedding.float().cpu()
+    families = {key: i for i, key in enumerate(dict.fromkeys(map(family, characters)))}
+    tone_families = torch.tensor([families[family(c)] for c in characters])  # every skin tone of an emoji shares an id
 
     def score(label: str, pixels: torch.Tensor, seconds: float) -> dict:
         """The row for images of every prompt, `samples` passes over the prompts one after the other."""
         embeddings = embed_images(pipe, pixels, 256).cpu()
         passes = len(pixels) // len(targets)
         # (prompts, samples) ranks: a prompt's draws stay together when the bootstrap resamples prompts.
-        found = {kind: ranks(embeddings, keys, targets.repeat(passes)).view(passes, -1).T
-                 for kind, keys in (("i2i", image_keys), ("i2t", text_keys))}
+        found = {kind: ranks(embeddings, keys, targets.repeat(passes), groups).view(passes, -1).T
+                 for kind, keys, groups in (("i2i", image_keys, None), ("i2t", text_keys, None), ("i2i_tone", image_keys, tone_families))}
         row = {"row": label}
         for name, kind, k in RATES:
             row[name] = (found[kind] <= k).float().mean().item()
@@ -163,7 +210,7 @@ def main() -> None:
         return torch.cat([generate(pipe, prompts, z_i, args.seed + j, args.batch) for j in range(args.samples)])
 
     print(f"{len(prompts)} {args.split} prompts x {args.samples} samples, ranked among {len(characters)} emoji (95% intervals over prompts)\n")
-    print(f"{'':<34} {'i2i@1':^16} {'i2i@5':^16} {'i2t@5':^16} {'median':>6} {'border':>6}")
+    print(f"{'':<34} {'i2i@1':^16} {'i2i@5':^16} {'i2t@5':^16} {'i2i@1 any tone':^16} {'median':>6} {'border':>6}")
     rows = [score("true images (ceiling)", images[targets], 0.0)]
     if not args.no_oracle:
         t = time.time()
@@ -179,8 +226,14 @@ def main() -> None:
         samples[prior] = draw(None)
         rows.append(score(f"prior: {prior}", samples[prior], time.time() - t))
         pipe.components.prior = own
+    breakdowns = {"Unicode group": unicode_groups(pipe, [characters[i] for i in val])}
+    if args.split == "held-out" and val:
+        breakdowns["what was held out"] = held_out_kinds(characters, val)
+    for title, kinds in breakdowns.items():
+        if kinds is not None:
+            print_breakdown(rows, kinds, title)
 
-    result = {"model": str(args.model or "default"), "overrides": args.overrides, "split": args.split, "prompts": len(prompts), "prompt_names": prompts, "emoji": len(characters),
+    result = {"model": str(args.model or "default"), "overrides": args.overrides, "split": args.split, "prompts": len(prompts), "prompt_names": prompts, "prompt_kinds": breakdowns, "emoji": len(characters),
               "device": args.device, "machine": platform.machine(), "seed": args.seed, "samples": args.samples, "rows": rows,
               "wall_seconds": round(time.time() - start, 1)}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
