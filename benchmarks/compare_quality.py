@@ -6,11 +6,12 @@ Both files come from benchmarks/emoji_quality.py over the same prompts (same spl
 the same file twice compares two of its rows), or both from benchmarks/emoji_stages.py, whose
 prior rows are compared by each emoji's cos(predicted z_i, true z_i). For every row the two
 share, or the two rows named by --rows (e.g. 'prior: diffusion_prior' 'prior: ar_prior': two
-priors), and each measure (i2i top-1, i2i top-5, i2t top-5, i2i top-1 in any skin tone; or the cosine), it prints both
-values, their difference with a 95% paired bootstrap interval over the prompts, and on how many
-prompts each of the two did better (got right where the other did not; with several samples a
-prompt, more often; for the cosine, came closer). Pairing matters: the prompts' own difficulty is shared by
-both runs and cancels, so a paired interval is narrower than the two runs' own intervals suggest.
+priors), and each measure (i2i top-1, i2i top-5, i2t top-5, i2i top-1 in any skin tone; or the
+cosine), it prints both values, their difference with a 95% paired bootstrap interval over the
+prompts, and on how many prompts each of the two did better (got right where the other did
+not; with several samples a prompt, more often; for the cosine, came closer). Pairing matters:
+the prompts' own difficulty is shared by both runs and cancels, so a paired interval is
+narrower than the two runs' own intervals suggest.
 A difference whose interval holds 0 is reported as "no clear difference".
 """
 

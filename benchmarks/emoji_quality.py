@@ -7,10 +7,10 @@ and val, ~3,800):
 
   i2i top-5  the true emoji's rendered image is among the 5 closest rendered emoji images
              (image-to-image: the honest measure of the generator)
+  i2t top-5  the true emoji's name is among the 5 closest emoji names (image-to-text)
   i2i top-1, any tone
              the closest rendered emoji is the true one in some skin tone: what top-1 would be
              if skin tones did not count (it tells a wrong emoji from a wrong tone)
-  i2t top-5  the true emoji's name is among the 5 closest emoji names (image-to-text)
   border     mean value of the images' outermost 2 pixels, in [-1, 1]: emoji sit on white (1.0),
              so a generator that tints or grains its backgrounds scores lower
 
