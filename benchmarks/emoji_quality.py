@@ -120,10 +120,9 @@ def border_mean(images: torch.Tensor, width: int = 2) -> float:
     return images[..., inner].float().mean().item()
 
 
-def ranks(queries: torch.Tensor, keys: torch.Tensor, targets: torch.Tensor, groups: torch.Tensor | None = None) -> torch.Tensor:
-    """1-based rank of each query's target among all keys, by cosine (embeddings are unit-norm).
+def ranks(scores: torch.Tensor, targets: torch.Tensor, groups: torch.Tensor | None = None) -> torch.Tensor:
+    """1-based rank of each query's target among all keys, from (queries, keys) cosines.
     With `groups` (one id a key), the rank of the target's group: of its best-scoring member."""
-    scores = queries @ keys.T
     if groups is None:
         true = scores.gather(1, targets[:, None])
     else:
@@ -189,8 +188,10 @@ def main() -> None:
         embeddings = embed_images(pipe, pixels, 256).cpu()
         passes = len(pixels) // len(targets)
         # (prompts, samples) ranks: a prompt's draws stay together when the bootstrap resamples prompts.
-        found = {kind: ranks(embeddings, keys, targets.repeat(passes), groups).view(passes, -1).T
-                 for kind, keys, groups in (("i2i", image_keys, None), ("i2t", text_keys, None), ("i2i_tone", image_keys, tone_families))}
+        # Embeddings are unit-norm: a dot product is a cosine. The image scores serve both i2i ranks.
+        image_scores, text_scores, repeated = embeddings @ image_keys.T, embeddings @ text_keys.T, targets.repeat(passes)
+        found = {kind: ranks(scores, repeated, groups).view(passes, -1).T
+                 for kind, scores, groups in (("i2i", image_scores, None), ("i2t", text_scores, None), ("i2i_tone", image_scores, tone_families))}
         row = {"row": label}
         for name, kind, k in RATES:
             row[name] = (found[kind] <= k).float().mean().item()
