@@ -12,6 +12,12 @@
 # and upsampler runs.
 # Budgets and batch size come from the environment: DECODER_TIME, UPSAMPLER_TIME, AR_PRIOR_TIME
 # ('DD:HH:MM:SS'; AR_PRIOR_TIME=0 skips it), BATCH; UNCLIP is the command (default `unclip`).
+# FRESH lists the stages that start from random weights instead, e.g. FRESH=decoder for a
+# decoder of another size or prediction than the bundled one:
+#
+#   FRESH=decoder scripts/retrain_emoji.sh OUT decoder.channels=96 decoder.prediction=v
+#
+# The overrides shape the assembled model too, so its folder loads with the weights just trained.
 set -euo pipefail
 OUT=${1:?usage: scripts/retrain_emoji.sh OUT [graph override ...]}
 shift
@@ -22,6 +28,7 @@ BATCH=${BATCH:-512}
 DECODER_TIME=${DECODER_TIME:-00:00:03:00}
 UPSAMPLER_TIME=${UPSAMPLER_TIME:-00:00:01:30}
 AR_PRIOR_TIME=${AR_PRIOR_TIME:-0}
+FRESH=${FRESH:-}
 BUNDLED=models/unclip-emoji
 
 # Epochs of 3,520 images are a few steps each: validate never, train until the wall-clock budget.
@@ -32,9 +39,18 @@ for run in decoder upsampler ar_prior; do
   mkdir -p "$RUNS/$run/pipeline"
   cp "$BUNDLED/encoder.safetensors" "$RUNS/$run/pipeline/"
 done
-# A stage starts from the weights in its run's folder: the bundled ones.
-cp "$BUNDLED/prior.safetensors" "$BUNDLED/decoder.safetensors" "$RUNS/decoder/pipeline/"
-cp "$BUNDLED/upsampler_0.safetensors" "$RUNS/upsampler/pipeline/"
+# A stage starts from the weights in its run's folder: the bundled ones, unless FRESH names it.
+for stem in $FRESH; do
+  case $stem in decoder|upsampler_0) ;; *) echo "FRESH: '$stem' is not a stage this script trains (decoder, upsampler_0)" >&2; exit 2;; esac
+done
+cp "$BUNDLED/prior.safetensors" "$RUNS/decoder/pipeline/"
+for stem in decoder upsampler_0; do
+  run=${stem%_0}
+  case " $FRESH " in
+    *" $stem "*) rm -f "$RUNS/$run/pipeline/$stem.safetensors" ;;
+    *) cp "$BUNDLED/$stem.safetensors" "$RUNS/$run/pipeline/" ;;
+  esac
+done
 
 # A stage that fails on the device-held data path is run again through the DataLoader (resuming
 # from its last checkpoint), so one unexpected failure does not cost the whole budget.
@@ -56,8 +72,9 @@ if [ "$AR_PRIOR_TIME" != 0 ]; then  # the emoji AR prior of docs/priors.md
 fi
 [ $status = 0 ] || { echo "a stage failed: see $RUNS/*.log" >&2; exit $status; }
 
-# The model: CLIP and prior as bundled, the decoder and upsampler just trained.
-"$PYTHON" - "$RUNS" "$OUT" <<'EOF'
+# The model: CLIP and prior as bundled, the decoder and upsampler just trained, in the graph
+# the runs trained (the overrides that concern training only change nothing here).
+"$PYTHON" - "$RUNS" "$OUT" "$@" <<'EOF'
 import sys
 from pathlib import Path
 
@@ -68,7 +85,7 @@ from unclip_core.pipeline import Pipeline
 from unclip_core.weights import load_module
 
 runs, out = Path(sys.argv[1]), Path(sys.argv[2])
-graph = load_graph("configs/emoji.yaml")
+graph = load_graph("configs/emoji.yaml", overrides=sys.argv[3:])
 pipeline = Pipeline(graph, build(graph))
 source = {"encoder": "decoder", "prior": "decoder", "decoder": "decoder", "upsampler_0": "upsampler"}
 for stem, module in pipeline.modules().items():

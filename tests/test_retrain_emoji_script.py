@@ -1,0 +1,64 @@
+"""scripts/retrain_emoji.sh end to end on the CPU, at a tiny budget: a decoder of another size
+started fresh, the upsampler continued from the bundled one, and the model folder it assembles."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from safetensors.torch import load_file
+
+from unclip_core.pipeline import Pipeline
+
+from tests.test_data_emoji import needs_font
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "scripts" / "retrain_emoji.sh"
+
+
+def retrain(tmp_path: Path, *overrides: str, **env: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "UNCLIP": f"{sys.executable} -m unclip_core.cli", "PYTHON": sys.executable,
+                   "RUNS": str(tmp_path / "runs"), **env}
+    return subprocess.run(["bash", str(SCRIPT), str(tmp_path / "out"), *overrides], cwd=ROOT, env=environment,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_a_stage_it_does_not_train_cannot_start_fresh(tmp_path):
+    result = retrain(tmp_path, FRESH="prior")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["FRESH: 'prior' is not a stage this script trains (decoder, upsampler_0)"]
+    assert not (tmp_path / "out" / "unclip-emoji").exists()
+
+
+@pytest.mark.slow
+@needs_font
+def test_a_fresh_decoder_of_another_size_is_trained_and_assembled_with_the_bundled_stages(tmp_path):
+    result = retrain(
+        tmp_path, "trainer.accelerator=cpu", "trainer.precision=32-true", "data.limit=48", "data.num_workers=0",
+        "decoder.channels=32", "decoder.prediction=v",
+        FRESH="decoder", BATCH="4", DECODER_TIME="00:00:00:05", UPSAMPLER_TIME="00:00:00:05",
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    model = Pipeline.from_pretrained(tmp_path / "out" / "unclip-emoji")
+    bundled = Pipeline.from_pretrained("unclip-emoji")
+    assert model.graph.decoder.config.channels == 32 and model.graph.decoder.config.prediction == "v"
+    # The decoder is the one just trained; CLIP and the prior are the bundled ones; the upsampler
+    # continued the bundled one (its run's export, saved in fp16).
+    runs = tmp_path / "runs"
+    for stem, folder in (("decoder", runs / "decoder"), ("upsampler_0", runs / "upsampler")):
+        trained = load_file(folder / "pipeline" / f"{stem}.safetensors")
+        assembled = model.modules()[stem].state_dict()
+        assert trained.keys() == assembled.keys()
+        for key, value in trained.items():
+            assert torch.equal(assembled[key], value.half().to(assembled[key].dtype)), f"{stem}.{key}"
+    for stem in ("encoder", "prior"):
+        for key, value in bundled.modules()[stem].state_dict().items():
+            assert torch.equal(model.modules()[stem].state_dict()[key], value), f"{stem}.{key}"
+    upsampled = bundled.modules()["upsampler_0"].state_dict()
+    assert any(not torch.equal(model.modules()["upsampler_0"].state_dict()[k], v) for k, v in upsampled.items())
