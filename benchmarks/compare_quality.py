@@ -4,7 +4,9 @@
 
 Both files come from benchmarks/emoji_quality.py over the same prompts (same split and limit;
 the same file twice compares two of its rows), or both from benchmarks/emoji_stages.py, whose
-prior rows are compared by each emoji's cos(predicted z_i, true z_i). For every row the two
+prior rows are compared by each emoji's cos(predicted z_i, true z_i), provided both were
+measured by the same CLIP (a cosine means something else in each CLIP's space; files that
+predate the CLIP's digest are taken as they are). For every row the two
 share, or the two rows named by --rows (e.g. 'prior: diffusion_prior' 'prior: ar_prior': two
 priors), and each measure (i2i top-1, i2i top-5, i2t top-5, i2i top-1 in any skin tone; or the
 cosine), it prints both values, their difference with a 95% paired bootstrap interval over the
@@ -40,7 +42,7 @@ def load(path: str) -> dict:
         if not rows:
             raise SystemExit(f"{path} keeps no per-emoji cosines: run benchmarks/emoji_stages.py --only prior again to write them")
         return {"model": settings["model"], "overrides": settings["overrides"], "split": settings["split"], "prompts": settings["emoji"],
-                "prompt_names": settings.get("prompt_names"), "rows": rows}
+                "prompt_names": settings.get("prompt_names"), "encoder_digest": settings.get("encoder_digest"), "rows": rows}
     # A rate added to the benchmark later is missing from older files: each row keeps the ones it has.
     rows = [{"row": row["row"], "per_prompt": {name: hit_rates(row, kind, k) for name, kind, k in RATES if f"{kind}_ranks" in row}}
             for row in result["rows"] if "i2i_ranks" in row]
@@ -59,6 +61,9 @@ def pairs(base: dict, new: dict, rows: list[str] | None) -> list[tuple[dict, dic
     """(base row, new row) pairs: the two rows named, or every row the two runs share by name."""
     if base.get("prompt_names") != new.get("prompt_names"):
         raise SystemExit("the two runs evaluated different prompts: give both the same --split and --limit")
+    if None not in (base.get("encoder_digest"), new.get("encoder_digest")) and base["encoder_digest"] != new["encoder_digest"]:
+        raise SystemExit("the two runs' cosines were measured by different CLIPs, whose spaces do not compare: "
+                         "compare ranks among all emoji instead (benchmarks/emoji_quality.py, or emoji_clip_captions.py for priors on their own CLIPs)")
     before = {row["row"]: row for row in base["rows"]}
     after = {row["row"]: row for row in new["rows"]}
     if rows:

@@ -18,6 +18,7 @@ Prints a table and writes benchmarks/results/emoji_stages.json.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import math
 from pathlib import Path
 
@@ -40,6 +41,16 @@ def resize(images: torch.Tensor, size: int) -> torch.Tensor:
     if images.shape[-1] == size:
         return images
     return F.interpolate(images, size=(size, size), mode="bicubic", antialias=True, align_corners=False).clamp(-1, 1)
+
+
+def weights_digest(module: torch.nn.Module) -> str:
+    """A short digest of a module's weights. Kept with the results: a cosine is only comparable
+    with one measured by the same CLIP, since each CLIP spreads its embeddings differently."""
+    digest = hashlib.sha256()
+    for key, value in sorted(module.state_dict().items()):
+        digest.update(key.encode())
+        digest.update(value.detach().float().cpu().numpy().tobytes())
+    return digest.hexdigest()[:16]
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -118,7 +129,7 @@ def main() -> None:
 
     print_table([{key: value for key, value in row.items() if key != "cos_true_per_emoji"} for row in rows])
     settings = {"model": str(args.model or "default"), "split": args.split, "emoji": len(val), "prompt_names": prompts, "only": args.only, "overrides": args.overrides,
-                "prior": pipe.graph.prior.to_dict()}
+                "prior": pipe.graph.prior.to_dict(), "encoder_digest": weights_digest(c.encoder)}
     write_json(args.out, device, settings, rows)
     if args.grid:
         write_grid([base_truth, decoded["true z_i"], decoded["another emoji's z_i"]], args.grid, scale=3)

@@ -117,7 +117,7 @@ CASES: list[Case] = [
     case("vary with infinite eta", "vary {in}/image.png --eta inf -o {out}/v.png", 2, "variations.eta: must be a finite number", slow=True),
     case("vary with nan eta", "vary {in}/image.png --eta nan -o {out}/v.png", 2, "eta", slow=True),
     case("text diff beyond theta 1", "textdiff {in}/image.png --from a --to b --max-theta 2 -o {out}/t.png", 2, "max_theta", slow=True),
-    case("interpolate one image", "interpolate {in}/image.png -o {out}/i.png", 2, "give two images to interpolate between (got 1)", slow=True),
+    case("interpolate one image", "interpolate {in}/image.png -o {out}/i.png", 2, "give two images (got 1)", slow=True),
     case("inpaint with a uniform grey mask", "inpaint {in}/image.png a~ball --mask {in}/grey.png -o {out}/p.png", 2, "is one uniform grey (level 100 of 255)"),
     case("inpaint with a black mask", "inpaint {in}/image.png a~ball --mask {in}/black.png -o {out}/p.png", 2, "all black: nothing to regenerate", slow=True),
     case("inpaint with a mask of another shape", "inpaint {in}/image.png a~ball --mask {in}/wide.png -o {out}/p.png", 2, "a different shape", slow=True),
