@@ -30,6 +30,9 @@ UPSAMPLER_TIME=${UPSAMPLER_TIME:-00:00:01:30}
 AR_PRIOR_TIME=${AR_PRIOR_TIME:-0}
 FRESH=${FRESH:-}
 BUNDLED=models/unclip-emoji
+for stem in $FRESH; do
+  case $stem in decoder|upsampler_0) ;; *) echo "FRESH: '$stem' is not a stage this script trains (decoder, upsampler_0)" >&2; exit 2;; esac
+done
 
 # Epochs of 3,520 images are a few steps each: validate never, train until the wall-clock budget.
 common=(--config configs/emoji.yaml trainer.max_steps=10000000 trainer.check_val_every_n_epoch=100000
@@ -40,9 +43,6 @@ for run in decoder upsampler ar_prior; do
   cp "$BUNDLED/encoder.safetensors" "$RUNS/$run/pipeline/"
 done
 # A stage starts from the weights in its run's folder: the bundled ones, unless FRESH names it.
-for stem in $FRESH; do
-  case $stem in decoder|upsampler_0) ;; *) echo "FRESH: '$stem' is not a stage this script trains (decoder, upsampler_0)" >&2; exit 2;; esac
-done
 cp "$BUNDLED/prior.safetensors" "$RUNS/decoder/pipeline/"
 for stem in decoder upsampler_0; do
   run=${stem%_0}
