@@ -36,7 +36,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from emoji_quality import embed_images, held_out_kinds, load_emoji, ranks  # benchmarks/emoji_quality.py
+from compare_quality import compare  # benchmarks/compare_quality.py
+from emoji_quality import embed_images, held_out_kinds, kinds_by_size, load_emoji, ranks  # benchmarks/emoji_quality.py
 from unclip_core.metrics import bootstrap_interval
 from unclip_core.pipeline import Pipeline
 
@@ -112,44 +113,45 @@ def prior_measures(model: str | Path | None, seed: int = 0) -> tuple[dict[str, d
     return measures, held_out_kinds(characters, val), [names[i] for i in val]
 
 
-def interval(samples: torch.Tensor, statistic) -> str:
-    low, high = bootstrap_interval(samples, statistic)
-    return f"[{low:+.3f}, {high:+.3f}]" if samples.dim() > 1 else f"[{low:.3f}, {high:.3f}]"
+def kind_masks(kinds: list[str]) -> list[tuple[str, torch.Tensor]]:
+    """(kind, which emoji) for all emoji, then for each kind, the most common first."""
+    return [(kind, torch.tensor([kind in ("all", k) for k in kinds])) for kind in ("all", *kinds_by_size(kinds))]
+
+
+def per_emoji(measures: dict[str, torch.Tensor], members: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The chosen emoji's cosine to the true z_i and top-1 / top-5 hits, one value an emoji."""
+    ranked = measures["ranks"][members]
+    return {"cos_true": measures["cos"][members], "top1": (ranked <= 1).double(), "top5": (ranked <= 5).double()}
 
 
 def prior_rows(measured: dict, kinds: list[str]) -> list[dict]:
     """Cosine, top-1 and top-5 with their intervals, per model, guess and kind of emoji."""
     rows = []
-    for kind in ("all", *sorted(set(kinds), key=lambda k: -kinds.count(k))):
-        members = torch.tensor([kind in ("all", k) for k in kinds])
+    for kind, members in kind_masks(kinds):
         for model, guesses in measured.items():
-            for guess, m in guesses.items():
-                cos, rank = m["cos"][members], m["ranks"][members]
-                row = {"kind": kind, "emoji": int(members.sum()), "clip": model, "z_i from": guess,
-                       "cos_true": round(cos.mean().item(), 4), "cos_true_ci95": interval(cos, lambda r: r.mean(1))}
-                for k in (1, 5):
-                    hits = (rank <= k).double()
-                    row[f"top{k}"] = round(hits.mean().item(), 4)
-                    row[f"top{k}_ci95"] = interval(hits, lambda r: r.mean(1))
+            for guess, measures in guesses.items():
+                row = {"kind": kind, "emoji": int(members.sum()), "clip": model, "z_i from": guess}
+                for name, values in per_emoji(measures, members).items():
+                    low, high = bootstrap_interval(values, lambda r: r.mean(1))
+                    row[name] = round(values.mean().item(), 4)
+                    row[f"{name}_ci95"] = f"[{low:.3f}, {high:.3f}]"
                 rows.append(row)
     return rows
 
 
 def paired_rows(measured: dict, kinds: list[str], base: str, new: str) -> list[dict]:
-    """`new` minus `base`, emoji by emoji (both asked the same names), with 95% paired intervals."""
-    difference = lambda r: (r[..., 1] - r[..., 0]).mean(1)  # noqa: E731
+    """`new` minus `base`, emoji by emoji (both asked the same names), with 95% paired intervals
+    (compare_quality.py's comparison, one row per guess)."""
     rows = []
-    for kind in ("all", *sorted(set(kinds), key=lambda k: -kinds.count(k))):
-        members = torch.tensor([kind in ("all", k) for k in kinds])
-        for guess in measured[base]:
-            a, b = measured[base][guess], measured[new][guess]
-            row = {"kind": kind, "emoji": int(members.sum()), "z_i from": guess}
-            both = torch.stack([a["cos"][members], b["cos"][members]], -1)
-            row["cos_true"] = f"{difference(both[None]).item():+.4f} {interval(both, difference)}"
-            for k in (1, 5):
-                both = torch.stack([(a["ranks"][members] <= k).double(), (b["ranks"][members] <= k).double()], -1)
-                row[f"top{k}"] = f"{difference(both[None]).item():+.4f} {interval(both, difference)}"
-            rows.append(row)
+    for kind, members in kind_masks(kinds):
+        runs = [{"rows": [{"row": guess, "per_prompt": per_emoji(measures, members)} for guess, measures in measured[model].items()]}
+                for model in (base, new)]
+        by_guess: dict[str, dict] = {}
+        for entry in compare(*runs):
+            low, high = entry["ci95"]
+            row = by_guess.setdefault(entry["row"], {"kind": kind, "emoji": int(members.sum()), "z_i from": entry["row"]})
+            row[entry["rate"]] = f"{entry['difference']:+.4f} [{low:+.3f}, {high:+.3f}]"
+        rows += by_guess.values()
     return rows
 
 

@@ -101,13 +101,18 @@ def held_out_kinds(characters: list[str], val: list[int]) -> list[str]:
     return ["new skin tone" if family(characters[i]) in trained else "new emoji" for i in val]
 
 
+def kinds_by_size(kinds: list[str]) -> list[str]:
+    """The distinct kinds, the most common first (ties by name)."""
+    return sorted(set(kinds), key=lambda kind: (-kinds.count(kind), kind))
+
+
 def print_breakdown(rows: list[dict], kinds: list[str], title: str) -> None:
     """i2i top-1 / top-5 of every generated row, per kind of prompt, the most common kind first."""
     rows = [row for row in rows if row["row"] != "true images (ceiling)"]
     ranked = [torch.tensor(row["i2i_ranks"]).view(len(kinds), -1) for row in rows]
     labels = ["oracle" if row["row"].startswith("decoder") else row["row"].removeprefix("prior: ") for row in rows]
     print(f"\n{f'i2i@1 / @5 by {title}':<32} {'prompts':>7} " + " ".join(f"{label:>16}" for label in labels))
-    for kind in sorted(set(kinds), key=lambda g: (-kinds.count(g), g)):
+    for kind in kinds_by_size(kinds):
         members = torch.tensor([k == kind for k in kinds])
         rates = [f"{(r[members] <= 1).double().mean().item():.1%} / {(r[members] <= 5).double().mean().item():.1%}" for r in ranked]
         print(f"{kind:<32} {int(members.sum()):>7} " + " ".join(f"{rate:>16}" for rate in rates))
