@@ -11,13 +11,16 @@
 # (docs/priors.md), is off unless AR_PRIOR_TIME is set. The folder is assembled from the decoder
 # and upsampler runs.
 # Budgets and batch size come from the environment: DECODER_TIME, UPSAMPLER_TIME, AR_PRIOR_TIME
-# ('DD:HH:MM:SS'; AR_PRIOR_TIME=0 skips it), BATCH; UNCLIP is the command (default `unclip`).
+# ('DD:HH:MM:SS'; 0 skips that stage, and the model keeps its bundled weights), BATCH; UNCLIP is
+# the command (default `unclip`).
 # FRESH lists the stages that start from random weights instead, e.g. FRESH=decoder for a
 # decoder of another size or prediction than the bundled one:
 #
-#   FRESH=decoder scripts/retrain_emoji.sh OUT decoder.channels=96 decoder.prediction=v
+#   FRESH=decoder scripts/retrain_emoji.sh OUT decoder.channels=80 decoder.prediction=v
 #
 # The overrides shape the assembled model too, so its folder loads with the weights just trained.
+# Before anything is written, the script checks that the model so shaped keeps all of models/
+# within the 64 MiB the repository bundles, in fp16 (80 channels is the widest decoder that does).
 set -euo pipefail
 OUT=${1:?usage: scripts/retrain_emoji.sh OUT [graph override ...]}
 shift
@@ -30,9 +33,44 @@ UPSAMPLER_TIME=${UPSAMPLER_TIME:-00:00:01:30}
 AR_PRIOR_TIME=${AR_PRIOR_TIME:-0}
 FRESH=${FRESH:-}
 BUNDLED=models/unclip-emoji
+declare -A TIME=([decoder]=$DECODER_TIME [upsampler_0]=$UPSAMPLER_TIME)
 for stem in $FRESH; do
   case $stem in decoder|upsampler_0) ;; *) echo "FRESH: '$stem' is not a stage this script trains (decoder, upsampler_0)" >&2; exit 2;; esac
+  [ "${TIME[$stem]}" != 0 ] || { echo "FRESH names $stem, whose time is 0: give it a budget or leave it out of FRESH" >&2; exit 2; }
 done
+# Checked before anything is written: the shaped model fits the bundle, and every stage that keeps
+# or continues its bundled weights still has their shape.
+"$PYTHON" - "$BUNDLED" "$FRESH" "$@" <<'EOF' || exit 2
+import sys
+from pathlib import Path
+
+from safetensors import safe_open
+
+from unclip_core.graph import build, load_graph
+from unclip_core.pipeline import Pipeline
+from unclip_core.summary.meta_build import build_on_meta
+
+LIMIT_MIB = 64  # every bundled model together, as tests/test_bundled_model.py holds models/
+bundled, fresh, overrides = Path(sys.argv[1]), sys.argv[2].split(), sys.argv[3:]
+graph = load_graph("configs/emoji.yaml", overrides=overrides)
+modules = Pipeline(graph, build_on_meta(build, graph)).modules()
+fp16 = {stem: 2 * sum(t.numel() for t in m.state_dict().values()) / 2**20 for stem, m in modules.items()}
+others = sum(p.stat().st_size for p in bundled.parent.glob("*/*.safetensors") if p.parent != bundled) / 2**20
+if sum(fp16.values()) + others > LIMIT_MIB:
+    widest = max(fp16, key=fp16.get)
+    sys.exit(f"these overrides make {bundled.name} {sum(fp16.values()):.1f} MiB in fp16 ({widest} {fp16[widest]:.1f}) "
+             f"and models/ {sum(fp16.values()) + others:.1f} MiB, over the {LIMIT_MIB} MiB bundled: choose a narrower {widest}")
+for stem, module in modules.items():
+    if stem in fresh:
+        continue
+    with safe_open(bundled / f"{stem}.safetensors", "pt") as weights:
+        saved = {key: tuple(weights.get_slice(key).get_shape()) for key in weights.keys()}
+    shaped = {key: tuple(t.shape) for key, t in module.state_dict().items()}
+    if saved != shaped:
+        key = min(k for k in saved.keys() | shaped.keys() if saved.get(k) != shaped.get(k))
+        sys.exit(f"the overrides reshape {stem} ('{key}': {saved.get(key)} bundled, {shaped.get(key)} now), which "
+                 "starts from its bundled weights: FRESH=decoder or FRESH=upsampler_0 trains a reshaped stage afresh")
+EOF
 
 # Epochs of 3,520 images are a few steps each: validate never, train until the wall-clock budget.
 common=(--config configs/emoji.yaml trainer.max_steps=10000000 trainer.check_val_every_n_epoch=100000
@@ -63,8 +101,12 @@ train() {  # train STAGE RUN LOG [override ...]
 }
 
 status=0
-train decoder decoder "$RUNS/decoder.log" train.decoder.batch_size="$BATCH" train.decoder.max_time="$DECODER_TIME" || status=$?
-train upsampler upsampler "$RUNS/upsampler.log" train.upsampler.batch_size="$BATCH" train.upsampler.max_time="$UPSAMPLER_TIME" || status=$?
+if [ "$DECODER_TIME" != 0 ]; then
+  train decoder decoder "$RUNS/decoder.log" train.decoder.batch_size="$BATCH" train.decoder.max_time="$DECODER_TIME" || status=$?
+fi
+if [ "$UPSAMPLER_TIME" != 0 ]; then
+  train upsampler upsampler "$RUNS/upsampler.log" train.upsampler.batch_size="$BATCH" train.upsampler.max_time="$UPSAMPLER_TIME" || status=$?
+fi
 if [ "$AR_PRIOR_TIME" != 0 ]; then  # the emoji AR prior of docs/priors.md
   train prior ar_prior "$RUNS/ar_prior.log" prior.type=ar_prior prior.components=24 prior.buckets=32 \
     prior.dropout=0.2 prior.dot_drop_prob=0.5 prior.dot_quantile=null prior.temperature=0 \
@@ -72,9 +114,10 @@ if [ "$AR_PRIOR_TIME" != 0 ]; then  # the emoji AR prior of docs/priors.md
 fi
 [ $status = 0 ] || { echo "a stage failed: see $RUNS/*.log" >&2; exit $status; }
 
-# The model: CLIP and prior as bundled, the decoder and upsampler just trained, in the graph
-# the runs trained (the overrides that concern training only change nothing here).
-"$PYTHON" - "$RUNS" "$OUT" "$@" <<'EOF'
+# The model: CLIP and prior as bundled, the decoder and upsampler just trained (or as bundled, where
+# a stage's time was 0), in the graph the runs trained (the overrides that concern training only
+# change nothing here).
+"$PYTHON" - "$RUNS" "$OUT" "$DECODER_TIME" "$UPSAMPLER_TIME" "$@" <<'EOF'
 import sys
 from pathlib import Path
 
@@ -84,12 +127,14 @@ from unclip_core.graph import build, load_graph
 from unclip_core.pipeline import Pipeline
 from unclip_core.weights import load_module
 
-runs, out = Path(sys.argv[1]), Path(sys.argv[2])
-graph = load_graph("configs/emoji.yaml", overrides=sys.argv[3:])
+runs, out, decoder_time, upsampler_time = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
+graph = load_graph("configs/emoji.yaml", overrides=sys.argv[5:])
 pipeline = Pipeline(graph, build(graph))
-source = {"encoder": "decoder", "prior": "decoder", "decoder": "decoder", "upsampler_0": "upsampler"}
+trained = {"decoder": (decoder_time, runs / "decoder"), "upsampler_0": (upsampler_time, runs / "upsampler")}
 for stem, module in pipeline.modules().items():
-    load_module(module, runs / source[stem] / "pipeline" / f"{stem}.safetensors")
+    time, run = trained.get(stem, ("0", None))
+    folder = run / "pipeline" if time != "0" else Path("models/unclip-emoji")
+    load_module(module, folder / f"{stem}.safetensors")
 pipeline.save_pretrained(out / "unclip-emoji", dtype=torch.float16)
 print(f"wrote {out / 'unclip-emoji'}")
 EOF

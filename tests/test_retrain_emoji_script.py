@@ -28,11 +28,44 @@ def retrain(tmp_path: Path, *overrides: str, **env: str) -> subprocess.Completed
                           capture_output=True, text=True, timeout=600)
 
 
+def refused(tmp_path: Path, result: subprocess.CompletedProcess) -> str:
+    """The one line a refusal prints, after checking that it exited 2 before writing anything."""
+    assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
+    assert not (tmp_path / "out").exists() and not (tmp_path / "runs").exists()
+    [line] = result.stderr.strip().splitlines()
+    return line
+
+
 def test_a_stage_it_does_not_train_cannot_start_fresh(tmp_path):
-    result = retrain(tmp_path, FRESH="prior")
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == ["FRESH: 'prior' is not a stage this script trains (decoder, upsampler_0)"]
-    assert not (tmp_path / "out").exists() and not (tmp_path / "runs").exists()  # refused before anything is written
+    line = refused(tmp_path, retrain(tmp_path, FRESH="prior"))
+    assert line == "FRESH: 'prior' is not a stage this script trains (decoder, upsampler_0)"
+
+
+def test_a_fresh_stage_needs_a_budget(tmp_path):
+    line = refused(tmp_path, retrain(tmp_path, FRESH="decoder", DECODER_TIME="0"))
+    assert line == "FRESH names decoder, whose time is 0: give it a budget or leave it out of FRESH"
+
+
+def test_a_decoder_too_wide_for_the_bundle_is_refused_before_training(tmp_path):
+    line = refused(tmp_path, retrain(tmp_path, "decoder.channels=96", FRESH="decoder"))
+    assert "over the 64 MiB bundled: choose a narrower decoder" in line
+    assert "(decoder 33.1)" in line  # 17.3 M parameters in fp16
+
+
+def test_reshaping_a_stage_that_continues_its_bundled_weights_is_refused(tmp_path):
+    line = refused(tmp_path, retrain(tmp_path, "decoder.channels=80"))
+    assert line.startswith("the overrides reshape decoder (") and "FRESH=decoder" in line
+
+
+def test_with_no_time_for_either_stage_the_bundled_model_is_assembled_unchanged(tmp_path):
+    result = retrain(tmp_path, DECODER_TIME="0", UPSAMPLER_TIME="0")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert not (tmp_path / "runs" / "decoder.log").exists()  # nothing was trained
+    model = Pipeline.from_pretrained(tmp_path / "out" / "unclip-emoji")
+    bundled = Pipeline.from_pretrained("unclip-emoji")
+    for stem, module in bundled.modules().items():
+        for key, value in module.state_dict().items():
+            assert torch.equal(model.modules()[stem].state_dict()[key], value), f"{stem}.{key}"
 
 
 @pytest.mark.slow
