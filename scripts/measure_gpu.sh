@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The training measurements docs/training.md and docs/scaling.md report for one GPU, taken again
+# in one run, into OUT:
+#   eager.json         every stage of the graph on the device-held path: images/s, GFLOP per
+#                      image, MFU, the share of step time spent waiting for data, peak memory
+#   compiled.json      the UNet stages under torch.compile, at the graph's width and twice it
+#                      (does MFU rise with width, and where does it level off)
+#   strategies.json    the decoder under DDP and under FSDP at batch 128: speed and peak memory
+#   summary_ddp.json, summary_fsdp.json
+#                      the memory `unclip summary` expects those steps to need, for comparison
+#
+#   scripts/measure_gpu.sh OUT [KEY=VALUE ...]     (graph overrides for every part)
+#
+# Each part runs under a time limit of its own (LIMIT_FACTOR multiplies them all), so a part that
+# fails or overruns costs only its own share, and train_throughput.py keeps each stage's rows as
+# soon as they are measured. A part's output is in OUT/<part>.log; the last line of the script's
+# own output says how many parts did not finish (its exit status is that number, 0 when all did).
+# From the environment: PARTS (which to run, default "eager compiled strategies summary"), CONFIG
+# (configs/emoji.yaml), DEVICE (cuda), BATCH (512), STEPS (30), WARMUP (10), PATHS ("device";
+# "loader device" adds the DataLoader feed), PYTHON, UNCLIP.
+set -uo pipefail
+OUT=${1:?usage: scripts/measure_gpu.sh OUT [KEY=VALUE ...]}
+shift
+PARTS=${PARTS:-eager compiled strategies summary}
+CONFIG=${CONFIG:-configs/emoji.yaml}
+DEVICE=${DEVICE:-cuda}
+BATCH=${BATCH:-512}
+STEPS=${STEPS:-30}
+WARMUP=${WARMUP:-10}
+PATHS=${PATHS:-device}
+PYTHON=${PYTHON:-python}
+UNCLIP=${UNCLIP:-unclip}
+LIMIT_FACTOR=${LIMIT_FACTOR:-1}
+[[ $LIMIT_FACTOR =~ ^[1-9][0-9]*$ ]] || { echo "LIMIT_FACTOR must be a whole number of at least 1, got '$LIMIT_FACTOR'" >&2; exit 2; }
+for name in $PARTS; do
+  case $name in eager|compiled|strategies|summary) ;; *) echo "PARTS: '$name' is not a part (eager, compiled, strategies, summary)" >&2; exit 2;; esac
+done
+mkdir -p "$OUT"
+
+sets=()
+for override in "$@"; do sets+=(--set "$override"); done
+bench=("$PYTHON" benchmarks/train_throughput.py --config "$CONFIG" --device "$DEVICE" --steps "$STEPS"
+       --warmup "$WARMUP" --rounds 1 "${sets[@]}")
+unfinished=0 parts=0
+part() {  # part NAME SECONDS COMMAND...: runs it when PARTS names it (summary_* as summary)
+  local name=$1 limit=$(( $2 * LIMIT_FACTOR ))
+  shift 2
+  case " $PARTS " in *" ${name%_*} "*|*" $name "*) ;; *) return ;; esac
+  parts=$(( parts + 1 ))
+  local start=$SECONDS
+  timeout "$limit" "$@" >"$OUT/$name.log" 2>&1
+  local status=$?
+  case $status in
+    0) echo "$name: done in $(( SECONDS - start )) s" ;;
+    124) echo "$name: stopped at its $limit s limit (rows measured before are kept)"; unfinished=$(( unfinished + 1 )) ;;
+    *) echo "$name: failed (exit $status), see $OUT/$name.log"; unfinished=$(( unfinished + 1 )) ;;
+  esac
+}
+
+# shellcheck disable=SC2086  # PATHS is a list of words
+part eager 90 "${bench[@]}" --batch "$BATCH" --paths $PATHS --out "$OUT/eager.json"
+part compiled 180 "${bench[@]}" --batch "$BATCH" --paths device --compile --stages decoder upsampler --scale 1 2 \
+  --out "$OUT/compiled.json"
+part strategies 60 "${bench[@]}" --batch 128 --paths device --stages decoder --strategy ddp fsdp --out "$OUT/strategies.json"
+for strategy in ddp fsdp; do
+  part "summary_$strategy" 60 $UNCLIP summary --config "$CONFIG" --batch 128 --strategy "$strategy" --devices 1 \
+    --json "$OUT/summary_$strategy.json" "$@"
+done
+echo "$unfinished of $parts parts did not finish"
+exit "$unfinished"

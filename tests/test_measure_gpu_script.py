@@ -1,0 +1,55 @@
+"""scripts/measure_gpu.sh on the CPU with the tiny graph: every part it runs writes its rows,
+and a wrong setting is refused before anything runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "scripts" / "measure_gpu.sh"
+
+
+def measure(out: Path, *overrides: str, **env: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "UNCLIP": f"{sys.executable} -m unclip_core.cli", "PYTHON": sys.executable,
+                   "CONFIG": "configs/tiny.yaml", "DEVICE": "cpu", **env}
+    return subprocess.run(["bash", str(SCRIPT), str(out), *overrides], cwd=ROOT, env=environment,
+                          capture_output=True, text=True, timeout=900)
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"PARTS": "eager speed"}, "PARTS: 'speed' is not a part (eager, compiled, strategies, summary)"),
+    ({"LIMIT_FACTOR": "0"}, "LIMIT_FACTOR must be a whole number of at least 1, got '0'"),
+])
+def test_a_wrong_setting_is_refused_before_anything_runs(tmp_path, env, message):
+    result = measure(tmp_path / "out", **env)
+    assert result.returncode == 2 and result.stderr.strip() == message
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_the_uncompiled_parts_measure_every_stage_and_both_strategies_next_to_the_summary(tmp_path):
+    out = tmp_path / "out"
+    result = measure(out, "decoder.channels=16", PARTS="eager strategies summary", BATCH="4", STEPS="2", WARMUP="1",
+                     LIMIT_FACTOR="3")
+    assert result.returncode == 0, result.stdout + "".join(p.read_text()[-2000:] for p in out.glob("*.log"))
+    assert result.stdout.strip().splitlines()[-1] == "0 of 4 parts did not finish"
+    assert not (out / "compiled.json").exists()  # not in PARTS
+
+    rows = json.loads((out / "eager.json").read_text())["results"]
+    assert [(r["stage"], r["path"], r["batch"]) for r in rows] == [(s, "device", 4) for s in ("clip", "prior", "decoder", "upsampler")]
+    assert all(r["images_per_s"] > 0 and r["mfu_percent"] > 0 for r in rows)
+    strategies = json.loads((out / "strategies.json").read_text())["results"]
+    assert [(r["stage"], r["strategy"], r["batch"]) for r in strategies] == [("decoder", "ddp", 128), ("decoder", "fsdp", 128)]
+    for strategy in ("ddp", "fsdp"):
+        summary = json.loads((out / f"summary_{strategy}.json").read_text())
+        assert summary["strategy"] == strategy and summary["devices"] == 1
+        [decoder] = [s for s in summary["stages"] if s["stage"] == "decoder"]
+        assert decoder["batch_per_gpu"] == 128 and decoder["bytes_per_gpu"]["total"] > 0
+        # the same 16-channel decoder as the rows measured (the overrides reach every part)
+        assert decoder["gflop_per_image"] == pytest.approx(strategies[0]["gflop_per_image"], rel=0.05)
