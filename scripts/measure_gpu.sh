@@ -15,9 +15,9 @@
 # fails or overruns costs only its own share, and train_throughput.py keeps each stage's rows as
 # soon as they are measured. A part's output is in OUT/<part>.log; the last line of the script's
 # own output says how many parts did not finish (its exit status is that number, 0 when all did).
-# From the environment: PARTS (which to run, default "eager compiled strategies summary"), CONFIG
-# (configs/emoji.yaml), DEVICE (cuda), BATCH (512), STEPS (30), WARMUP (10), PATHS ("device";
-# "loader device" adds the DataLoader feed), PYTHON, UNCLIP.
+# From the environment: PARTS (which run, in this order; default "eager compiled strategies
+# summary"), CONFIG (configs/emoji.yaml), DEVICE (cuda), BATCH (512), STEPS (30), WARMUP (10),
+# PATHS ("device"; "loader device" adds the DataLoader feed), PYTHON, UNCLIP.
 set -uo pipefail
 OUT=${1:?usage: scripts/measure_gpu.sh OUT [KEY=VALUE ...]}
 shift
@@ -42,14 +42,12 @@ for override in "$@"; do sets+=(--set "$override"); done
 bench=("$PYTHON" benchmarks/train_throughput.py --config "$CONFIG" --device "$DEVICE" --steps "$STEPS"
        --warmup "$WARMUP" --rounds 1 "${sets[@]}")
 unfinished=0 parts=0
-part() {  # part NAME SECONDS COMMAND...: runs it when PARTS names it (summary_* as summary)
-  local name=$1 limit=$(( $2 * LIMIT_FACTOR ))
+run_part() {  # run_part NAME SECONDS COMMAND...
+  local name=$1 limit=$(( $2 * LIMIT_FACTOR )) start=$SECONDS status
   shift 2
-  case " $PARTS " in *" ${name%_*} "*|*" $name "*) ;; *) return ;; esac
   parts=$(( parts + 1 ))
-  local start=$SECONDS
   timeout "$limit" "$@" >"$OUT/$name.log" 2>&1
-  local status=$?
+  status=$?
   case $status in
     0) echo "$name: done in $(( SECONDS - start )) s" ;;
     124) echo "$name: stopped at its $limit s limit (rows measured before are kept)"; unfinished=$(( unfinished + 1 )) ;;
@@ -57,14 +55,21 @@ part() {  # part NAME SECONDS COMMAND...: runs it when PARTS names it (summary_*
   esac
 }
 
-# shellcheck disable=SC2086  # PATHS is a list of words
-part eager 90 "${bench[@]}" --batch "$BATCH" --paths $PATHS --out "$OUT/eager.json"
-part compiled 180 "${bench[@]}" --batch "$BATCH" --paths device --compile --stages decoder upsampler --scale 1 2 \
-  --out "$OUT/compiled.json"
-part strategies 60 "${bench[@]}" --batch 128 --paths device --stages decoder --strategy ddp fsdp --out "$OUT/strategies.json"
-for strategy in ddp fsdp; do
-  part "summary_$strategy" 60 $UNCLIP summary --config "$CONFIG" --batch 128 --strategy "$strategy" --devices 1 \
-    --json "$OUT/summary_$strategy.json" "$@"
+# The parts run in the order PARTS names them: on a short lease, the most wanted first.
+for name in $PARTS; do
+  case $name in
+    # shellcheck disable=SC2086  # PATHS is a list of words
+    eager) run_part eager 90 "${bench[@]}" --batch "$BATCH" --paths $PATHS --out "$OUT/eager.json" ;;
+    compiled) run_part compiled 180 "${bench[@]}" --batch "$BATCH" --paths device --compile --stages decoder upsampler \
+                --scale 1 2 --out "$OUT/compiled.json" ;;
+    strategies) run_part strategies 60 "${bench[@]}" --batch 128 --paths device --stages decoder --strategy ddp fsdp \
+                  --out "$OUT/strategies.json" ;;
+    summary)  # no GPU needed: what `unclip summary` expects the strategies part's steps to need
+      for strategy in ddp fsdp; do
+        run_part "summary_$strategy" 60 $UNCLIP summary --config "$CONFIG" --batch 128 --strategy "$strategy" --devices 1 \
+          --json "$OUT/summary_$strategy.json" "$@"
+      done ;;
+  esac
 done
 echo "$unfinished of $parts parts did not finish"
 exit "$unfinished"

@@ -35,10 +35,12 @@ def test_a_wrong_setting_is_refused_before_anything_runs(tmp_path, env, message)
 @pytest.mark.slow
 def test_the_uncompiled_parts_measure_every_stage_and_both_strategies_next_to_the_summary(tmp_path):
     out = tmp_path / "out"
-    result = measure(out, "decoder.channels=16", PARTS="eager strategies summary", BATCH="4", STEPS="2", WARMUP="1",
+    result = measure(out, "decoder.channels=16", PARTS="summary strategies eager", BATCH="4", STEPS="2", WARMUP="1",
                      LIMIT_FACTOR="3")
     assert result.returncode == 0, result.stdout + "".join(p.read_text()[-2000:] for p in out.glob("*.log"))
-    assert result.stdout.strip().splitlines()[-1] == "0 of 4 parts did not finish"
+    lines = result.stdout.strip().splitlines()
+    assert [line.split(":")[0] for line in lines[:-1]] == ["summary_ddp", "summary_fsdp", "strategies", "eager"]  # PARTS' order
+    assert lines[-1] == "0 of 4 parts did not finish"
     assert not (out / "compiled.json").exists()  # not in PARTS
 
     rows = json.loads((out / "eager.json").read_text())["results"]
