@@ -141,13 +141,18 @@ def graph_for(args, stage: str, path: str, scale: int, tmp: Path, strategy: str 
     ]
     if args.batch:
         overrides.append(f"data.batch_size={args.batch}")
-    graph = load_graph(args.config, overrides)
-    if scale != 1:  # wider UNets: every channel count times `scale`
-        widen = lambda node: node.config.channels * scale  # noqa: E731
-        extra = [f"decoder.channels={widen(graph.decoder)}"] if graph.decoder else []
-        extra += [f"upsamplers.{i}.channels={widen(n)}" for i, n in enumerate(graph.upsamplers)]
-        graph = load_graph(args.config, overrides + extra)
-    return graph
+    return widened_graph(args.config, overrides, scale)
+
+
+def widened_graph(config: str, overrides: list[str], scale: int):
+    """The graph with every UNet's channel count times `scale` (the decoder's and the upsamplers')."""
+    graph = load_graph(config, overrides)
+    if scale == 1:
+        return graph
+    widen = lambda node: node.config.channels * scale  # noqa: E731
+    extra = [f"decoder.channels={widen(graph.decoder)}"] if graph.decoder else []
+    extra += [f"upsamplers.{i}.channels={widen(n)}" for i, n in enumerate(graph.upsamplers)]
+    return load_graph(config, overrides + extra)
 
 
 def stage_module(graph, stage: str, pipeline) -> tuple[L.LightningModule, object]:
