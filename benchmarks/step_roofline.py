@@ -17,9 +17,9 @@ takes at least max(FLOPs / peak, bytes / bandwidth). Summed over the step:
   activation, cast and addition were fused into them: the most a compiler could win.
 
 Reported per stage: GFLOP and GB moved per image, their ratio (FLOP per byte; the GPU needs
-about peak / bandwidth, 206 on an H200, to be compute-bound), images/s and MFU at each ceiling,
-and where the eager bytes go. With --measured, a train_throughput.py results file supplies the
-graph, overrides and batch, and each measured row (device path) is set against its ceilings.
+about peak / bandwidth, 206 on an H200, to be compute-bound), the operations in a step, images/s
+and MFU at each ceiling, and where the eager bytes go (the optimizer's too). With --measured, a
+train_throughput.py results file supplies the graph, overrides and batch, and each measured row (device path) is set against its ceilings.
 
 The fake step runs CPU autocast, which keeps group norms in bf16 where CUDA's autocast runs
 them in float32, so the eager ceiling is somewhat optimistic for the UNets; attention is counted
@@ -196,6 +196,7 @@ def roofline_row(name: str, scale: int, batch: int, costs: OperationCosts, train
     }
     for group in GROUPS:
         row[f"{group}_bytes_percent"] = round(100 * costs.bytes[group] / moved, 1)
+    row["optimizer_bytes_percent"] = round(100 * trainable * OPTIMIZER_BYTES / moved, 1)
     return row
 
 
