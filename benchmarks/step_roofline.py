@@ -19,7 +19,8 @@ takes at least max(FLOPs / peak, bytes / bandwidth). Summed over the step:
 Reported per stage: GFLOP and GB moved per image, their ratio (FLOP per byte; the GPU needs
 about peak / bandwidth, 206 on an H200, to be compute-bound), the operations in a step, images/s
 and MFU at each ceiling, and where the eager bytes go (the optimizer's too). With --measured, a
-train_throughput.py results file supplies the graph, overrides and batch, and each measured row (device path) is set against its ceilings.
+train_throughput.py results file supplies the graph, overrides and batch, and each measured row
+(device path) is set against its ceilings.
 
 The fake step runs CPU autocast, which keeps group norms in bf16 where CUDA's autocast runs
 them in float32, so the eager ceiling is somewhat optimistic for the UNets; attention is counted
