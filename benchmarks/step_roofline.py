@@ -56,7 +56,8 @@ aten = torch.ops.aten
 PRODUCTS = {aten.convolution, aten.convolution_backward, aten.mm, aten.bmm, aten.addmm, aten.baddbmm}
 NORMS = {aten.native_group_norm, aten.native_group_norm_backward, aten.native_layer_norm, aten.native_layer_norm_backward}
 CASTS = {aten._to_copy, aten.copy_, aten.clone, aten.cat}
-ALLOCATIONS = {aten.empty, aten.empty_like, aten.empty_strided, aten.new_empty, aten.new_empty_strided, aten.zeros_like}
+# Operations that move no data: allocations, and views that do not declare their aliasing.
+NO_TRAFFIC = {aten.empty, aten.empty_like, aten.empty_strided, aten.new_empty, aten.new_empty_strided, aten._unsafe_view}
 GROUPS = ("products", "attention", "norms", "casts", "elementwise")  # attention: FusedAttention charges it
 # Fused AdamW reads a parameter, its gradient and both moments and writes three of them back;
 # the EMA reads its copy and the parameter and writes its copy: bytes per trainable fp32 value.
@@ -101,7 +102,7 @@ class OperationCosts(TorchDispatchMode):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
         packet = func._overloadpacket
-        if not self.counting or func.is_view or packet in ALLOCATIONS or func.namespace != "aten":
+        if not self.counting or func.is_view or packet in NO_TRAFFIC or func.namespace != "aten":
             return out
         # An in-place operation returns its input: each distinct tensor is read or written once.
         tensors = {id(t): t for t in tree_leaves((args, kwargs, out)) if isinstance(t, torch.Tensor)}
