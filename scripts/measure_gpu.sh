@@ -19,7 +19,8 @@
 # summary"), CONFIG (configs/emoji.yaml), DEVICE (cuda), BATCH (512), STEPS (30), WARMUP (10),
 # PATHS ("device"; "loader device" adds the DataLoader feed), PYTHON, UNCLIP.
 set -uo pipefail
-OUT=${1:?usage: scripts/measure_gpu.sh OUT [KEY=VALUE ...]}
+[ $# -ge 1 ] || { echo "usage: scripts/measure_gpu.sh OUT [KEY=VALUE ...]" >&2; exit 2; }
+OUT=$1
 shift
 PARTS=${PARTS:-eager compiled strategies summary}
 CONFIG=${CONFIG:-configs/emoji.yaml}
@@ -35,6 +36,7 @@ LIMIT_FACTOR=${LIMIT_FACTOR:-1}
 for name in $PARTS; do
   case $name in eager|compiled|strategies|summary) ;; *) echo "PARTS: '$name' is not a part (eager, compiled, strategies, summary)" >&2; exit 2;; esac
 done
+$UNCLIP config show --config "$CONFIG" "$@" >/dev/null || exit 2  # a wrong override: one line, before anything runs
 mkdir -p "$OUT"
 
 sets=()

@@ -22,7 +22,8 @@
 # Before anything is written, the script checks that the model so shaped keeps all of models/
 # within the 64 MiB the repository bundles, in fp16 (80 channels is the widest decoder that does).
 set -euo pipefail
-OUT=${1:?usage: scripts/retrain_emoji.sh OUT [graph override ...]}
+[ $# -ge 1 ] || { echo "usage: scripts/retrain_emoji.sh OUT [graph override ...]" >&2; exit 2; }
+OUT=$1
 shift
 UNCLIP=${UNCLIP:-unclip}
 PYTHON=${PYTHON:-python}
@@ -38,8 +39,9 @@ for stem in $FRESH; do
   case $stem in decoder|upsampler_0) ;; *) echo "FRESH: '$stem' is not a stage this script trains (decoder, upsampler_0)" >&2; exit 2;; esac
   [ "${TIME[$stem]}" != 0 ] || { echo "FRESH names $stem, whose time is 0: give it a budget or leave it out of FRESH" >&2; exit 2; }
 done
-# Checked before anything is written: the shaped model fits the bundle, and every stage that keeps
-# or continues its bundled weights still has their shape.
+# Checked before anything is written: the overrides are valid, the shaped model fits the bundle,
+# and every stage that keeps or continues its bundled weights still has their shape.
+$UNCLIP config show --config configs/emoji.yaml "$@" >/dev/null || exit 2
 "$PYTHON" - "$BUNDLED" "$FRESH" "$@" <<'EOF' || exit 2
 import sys
 from pathlib import Path

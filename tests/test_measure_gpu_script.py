@@ -22,12 +22,13 @@ def measure(out: Path, *overrides: str, **env: str) -> subprocess.CompletedProce
                           capture_output=True, text=True, timeout=900)
 
 
-@pytest.mark.parametrize("env, message", [
-    ({"PARTS": "eager speed"}, "PARTS: 'speed' is not a part (eager, compiled, strategies, summary)"),
-    ({"LIMIT_FACTOR": "0"}, "LIMIT_FACTOR must be a whole number of at least 1, got '0'"),
+@pytest.mark.parametrize("overrides, env, message", [
+    ((), {"PARTS": "eager speed"}, "PARTS: 'speed' is not a part (eager, compiled, strategies, summary)"),
+    ((), {"LIMIT_FACTOR": "0"}, "LIMIT_FACTOR must be a whole number of at least 1, got '0'"),
+    (("decoder.chanels=16",), {}, "error: unknown key 'decoder.chanels' (did you mean 'channels'?)"),
 ])
-def test_a_wrong_setting_is_refused_before_anything_runs(tmp_path, env, message):
-    result = measure(tmp_path / "out", **env)
+def test_a_wrong_setting_is_refused_before_anything_runs(tmp_path, overrides, env, message):
+    result = measure(tmp_path / "out", *overrides, **env)
     assert result.returncode == 2 and result.stderr.strip() == message
     assert not (tmp_path / "out").exists()
 

@@ -41,6 +41,11 @@ def test_a_stage_it_does_not_train_cannot_start_fresh(tmp_path):
     assert line == "FRESH: 'prior' is not a stage this script trains (decoder, upsampler_0)"
 
 
+def test_a_wrong_override_is_refused_in_one_line(tmp_path):
+    line = refused(tmp_path, retrain(tmp_path, "decoder.chanels=80"))
+    assert line == "error: unknown key 'decoder.chanels' (did you mean 'channels'?)"
+
+
 def test_a_fresh_stage_needs_a_budget(tmp_path):
     line = refused(tmp_path, retrain(tmp_path, FRESH="decoder", DECODER_TIME="0"))
     assert line == "FRESH names decoder, whose time is 0: give it a budget or leave it out of FRESH"
