@@ -41,20 +41,23 @@ for stem in $FRESH; do
 done
 # Checked before anything is written: the overrides are valid, the shaped model fits the bundle,
 # and every stage that keeps or continues its bundled weights still has their shape.
-$UNCLIP config show --config configs/emoji.yaml "$@" >/dev/null || exit 2
 "$PYTHON" - "$BUNDLED" "$FRESH" "$@" <<'EOF' || exit 2
 import sys
 from pathlib import Path
 
 from safetensors import safe_open
 
+from unclip_core.cli import report
 from unclip_core.graph import build, load_graph
 from unclip_core.pipeline import Pipeline
 from unclip_core.summary.meta_build import build_on_meta
 
 LIMIT_MIB = 64  # every bundled model together, as tests/test_bundled_model.py holds models/
 bundled, fresh, overrides = Path(sys.argv[1]), sys.argv[2].split(), sys.argv[3:]
-graph = load_graph("configs/emoji.yaml", overrides=overrides)
+try:
+    graph = load_graph("configs/emoji.yaml", overrides=overrides)
+except Exception as exc:  # a wrong override: the one line `unclip` prints for it
+    sys.exit(report(exc))
 modules = Pipeline(graph, build_on_meta(build, graph)).modules()
 fp16 = {stem: 2 * sum(t.numel() for t in m.state_dict().values()) / 2**20 for stem, m in modules.items()}
 others = sum(p.stat().st_size for p in bundled.parent.glob("*/*.safetensors") if p.parent != bundled) / 2**20
