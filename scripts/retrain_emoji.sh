@@ -122,7 +122,9 @@ fi
 # The model: CLIP and prior as bundled, the decoder and upsampler just trained (or as bundled, where
 # a stage's time was 0), in the graph the runs trained (the overrides that concern training only
 # change nothing here).
-"$PYTHON" - "$RUNS" "$OUT" "$DECODER_TIME" "$UPSAMPLER_TIME" "$@" <<'EOF'
+trained=()
+for stem in decoder upsampler_0; do [ "${TIME[$stem]}" = 0 ] || trained+=("$stem"); done
+"$PYTHON" - "$RUNS" "$OUT" "$BUNDLED" "${trained[*]}" "$@" <<'EOF'
 import sys
 from pathlib import Path
 
@@ -132,13 +134,12 @@ from unclip_core.graph import build, load_graph
 from unclip_core.pipeline import Pipeline
 from unclip_core.weights import load_module
 
-runs, out, decoder_time, upsampler_time = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
+runs, out, bundled, trained = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4].split()
 graph = load_graph("configs/emoji.yaml", overrides=sys.argv[5:])
 pipeline = Pipeline(graph, build(graph))
-trained = {"decoder": (decoder_time, runs / "decoder"), "upsampler_0": (upsampler_time, runs / "upsampler")}
+run_of = {"decoder": "decoder", "upsampler_0": "upsampler"}
 for stem, module in pipeline.modules().items():
-    time, run = trained.get(stem, ("0", None))
-    folder = run / "pipeline" if time != "0" else Path("models/unclip-emoji")
+    folder = runs / run_of[stem] / "pipeline" if stem in trained else bundled
     load_module(module, folder / f"{stem}.safetensors")
 pipeline.save_pretrained(out / "unclip-emoji", dtype=torch.float16)
 print(f"wrote {out / 'unclip-emoji'}")
