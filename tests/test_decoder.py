@@ -37,6 +37,12 @@ class TestGLIDEOptionsDecoderContract(DecoderContract):
                        "caption_heads": 2, "resblock_updown": True}
 
 
+class TestMinSNRDecoderContract(DecoderContract):
+    """An eps decoder whose loss is weighted by min-SNR-gamma."""
+
+    decoder_section = {**TestUNetDecoderContract.decoder_section, "prediction": "eps", "min_snr_gamma": 5.0}
+
+
 def test_the_caption_transformer_reads_the_caption_and_a_dropped_caption_is_ignored():
     spec = DecoderContract.spec
     torch.manual_seed(0)

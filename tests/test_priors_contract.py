@@ -22,6 +22,13 @@ class TestDiffusionPriorV(PriorContract):
                      "sampler": {"type": "dpmpp_2m", "steps": 5}}
 
 
+class TestDiffusionPriorMinSNR(PriorContract):
+    """The paper's x0 prior with its loss weighted by min-SNR-gamma."""
+
+    prior_type = "diffusion_prior"
+    prior_options = {**SMALL, "timesteps": 50, "min_snr_gamma": 5.0, "sampler": {"type": "ddim", "steps": 5}}
+
+
 class TestARPrior(PriorContract):
     prior_type = "ar_prior"
     prior_options = {**SMALL, "components": 8, "buckets": 16}

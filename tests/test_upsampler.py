@@ -27,6 +27,10 @@ class TestUNetUpsamplerContract(UpsamplerContract):
     upsampler_section = {**UPSAMPLER, "channels": 8, "sampler": {"type": "ddim", "steps": 3}}
 
 
+class TestMinSNRUpsamplerContract(UpsamplerContract):
+    upsampler_section = {**TestUNetUpsamplerContract.upsampler_section, "min_snr_gamma": 5.0}
+
+
 class TestAugmentedBSRUpsamplerContract(UpsamplerContract):
     """Also resamples between levels with residual blocks (GLIDE's resblock_updown)."""
 

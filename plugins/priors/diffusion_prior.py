@@ -27,6 +27,9 @@ class DiffusionPriorConfig(TransformerPriorConfig):
     timesteps: int = Field(1000, ge=2)
     schedule: ScheduleKind = "cosine"
     prediction: Prediction = Field("x0", description="What the network predicts; the paper predicts x0.")
+    min_snr_gamma: float | None = Field(
+        None, gt=0, description="Weight the training loss by min-SNR-gamma; null: plain MSE, as in the paper."
+    )
     cond_drop_prob: float = Field(0.1, ge=0, lt=1, description="Caption dropout for classifier-free guidance.")
     guidance_scale: float = Field(1.0, ge=0, description="Default guidance at sampling; 1 is unguided.")
     samples_per_prompt: int = Field(2, ge=1, description="Draw n, keep the one with the highest z_i . z_t.")
@@ -55,7 +58,9 @@ class DiffusionPrior(Prior):
         self.spec = spec
         self.sampler = sampler
         # Standardized z_i has no fixed range, so x0 estimates are not clipped.
-        self.diffusion = GaussianDiffusion.make(config.schedule, config.timesteps, config.prediction)
+        self.diffusion = GaussianDiffusion.make(
+            config.schedule, config.timesteps, config.prediction, min_snr_gamma=config.min_snr_gamma
+        )
         if sampler.steps > config.timesteps:
             raise ConfigError(
                 f"prior.sampler.steps={sampler.steps} exceeds prior.timesteps={config.timesteps}; lower the steps"

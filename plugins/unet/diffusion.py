@@ -33,11 +33,16 @@ class UNetConfig(ComponentConfig):
     prediction: Literal["eps", "v"] = Field(
         "v", description="Network output: v (x0 stays well defined at the noisiest step) or eps."
     )
+    min_snr_gamma: float | None = Field(
+        None, gt=0, description="Weight the training loss by min-SNR-gamma (5 is the usual gamma); null: plain MSE."
+    )
 
 
 def make_diffusion(config: UNetConfig) -> GaussianDiffusion:
-    """The network's schedule and prediction; x0 clipped to the image range [-1, 1]."""
-    return GaussianDiffusion.make(config.schedule, config.timesteps, config.prediction, clip=1.0)
+    """The network's schedule, prediction and loss weighting; x0 clipped to the image range [-1, 1]."""
+    return GaussianDiffusion.make(
+        config.schedule, config.timesteps, config.prediction, clip=1.0, min_snr_gamma=config.min_snr_gamma
+    )
 
 
 def start_noise(shape: tuple[int, ...], like: Tensor, noise: Tensor | None, generator: Generator | None) -> Tensor:

@@ -16,6 +16,7 @@ from torch import Generator, Tensor
 
 from .denoiser import Denoiser
 from .guidance import guided_denoiser
+from .loss_weight import min_snr_weight
 from .parameterization import Prediction, training_target, x0_from_prediction
 from .schedule import NoiseSchedule, ScheduleKind
 
@@ -25,25 +26,39 @@ Network = Callable[[Tensor, Tensor, Mapping[str, Tensor]], Tensor]
 
 @dataclass(frozen=True)
 class GaussianDiffusion:
-    """`schedule` and what the network predicts; `clip` bounds x0 estimates (images: 1.0; None: off)."""
+    """`schedule` and what the network predicts; `clip` bounds x0 estimates (images: 1.0; None: off);
+    `min_snr_gamma` weights the loss by min-SNR-gamma (loss_weight.py; None: plain MSE)."""
 
     schedule: NoiseSchedule
     prediction: Prediction
     clip: float | None = None
+    min_snr_gamma: float | None = None
 
     @classmethod
-    def make(cls, schedule: ScheduleKind, timesteps: int, prediction: Prediction, clip: float | None = None) -> GaussianDiffusion:
-        return cls(NoiseSchedule.make(schedule, timesteps), prediction, clip)
+    def make(
+        cls,
+        schedule: ScheduleKind,
+        timesteps: int,
+        prediction: Prediction,
+        clip: float | None = None,
+        min_snr_gamma: float | None = None,
+    ) -> GaussianDiffusion:
+        return cls(NoiseSchedule.make(schedule, timesteps), prediction, clip, min_snr_gamma)
 
     def loss(
         self, network: Network, x0: Tensor, cond: Mapping[str, Tensor], generator: Generator | None = None
     ) -> Tensor:
-        """MSE between the network's output and its target, at uniformly drawn timesteps."""
+        """MSE between the network's output and its target, at uniformly drawn timesteps,
+        each sample's error weighted by min-SNR-gamma when that is set."""
         t = self.schedule.sample_timesteps(x0.shape[0], x0.device, generator)
         noise = torch.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
         alpha, sigma = self.schedule.alpha(t, x0), self.schedule.sigma(t, x0)
         output = network(alpha * x0 + sigma * noise, t, cond)
-        return F.mse_loss(output.float(), training_target(self.prediction, x0, noise, alpha, sigma).float())
+        target = training_target(self.prediction, x0, noise, alpha, sigma)
+        if self.min_snr_gamma is None:
+            return F.mse_loss(output.float(), target.float())
+        error = (output.float() - target.float()).square()
+        return (min_snr_weight(self.prediction, alpha, sigma, self.min_snr_gamma) * error).mean()
 
     def x0(self, output: Tensor, x_t: Tensor, t: Tensor) -> Tensor:
         """The clean sample a network output stands for at (x_t, t), unclipped."""
