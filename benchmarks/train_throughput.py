@@ -55,6 +55,7 @@ from unclip_core.training.trainer import auto_precision, make_trainer
 from unclip_core.training.upsampler import UpsamplerModule
 
 from common import print_table, synchronize, write_json  # benchmarks/common.py
+from step_profile import StepProfiler  # benchmarks/step_profile.py
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # Dense bf16 peaks (TFLOP/s) of GPUs by name; anything else is measured like a CPU.
@@ -129,7 +130,7 @@ class StepClock(L.Callback):
 
 def graph_for(args, stage: str, path: str, scale: int, tmp: Path, strategy: str | None = None, checkpointing: bool = False):
     overrides = [
-        f"run_dir={tmp / f'{stage}-{path}-{scale}-{strategy}-{checkpointing}'}", f"trainer.max_steps={args.warmup + args.steps}",
+        f"run_dir={tmp / f'{stage}-{path}-{scale}-{strategy}-{checkpointing}'}", f"trainer.max_steps={args.warmup + args.steps + args.profile}",
         "trainer.logger=false", "trainer.limit_val_batches=0", "trainer.num_sanity_val_steps=0",
         f"trainer.accelerator={'gpu' if args.device == 'cuda' else 'cpu'}", "trainer.devices=1",
         "trainer.precision=auto", "trainer.enable_model_summary=false", "trainer.enable_progress_bar=false",
@@ -202,7 +203,9 @@ def measure(args, stage: str, path: str, scale: int, device: torch.device, peak:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     clock = StepClock(args.warmup, args.steps, device)
-    trainer, _ = make_trainer(graph, stage, callbacks=[clock], component=module.component)
+    profiler = StepProfiler(args.warmup + args.steps, args.profile, device)
+    callbacks = [clock, profiler] if args.profile else [clock]
+    trainer, _ = make_trainer(graph, stage, callbacks=callbacks, component=module.component)
     trainer.fit(module, datamodule=data)
     module.unshard()
     seconds = clock.end - clock.start
@@ -220,6 +223,7 @@ def measure(args, stage: str, path: str, scale: int, device: torch.device, peak:
         "peak_memory_mib": round(memory / 2**20, 1),
         # How busy the machine was: on a shared machine, rows measured under different load differ.
         "load_average_1min": round(os.getloadavg()[0], 2),
+        **({"profile": profiler.result} if args.profile else {}),
     }
 
 
@@ -241,6 +245,8 @@ def main() -> None:
                         help="trainer.strategy for each row (default: the graph's)")
     parser.add_argument("--activation-checkpointing", action="store_true",
                         help="also measure every row with train.<stage>.activation_checkpointing=true")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="profile N steps after the timed ones: device busy share and time by kind of kernel (step_profile.py)")
     parser.add_argument("--rounds", type=int, default=None, help="measurements per row, the fastest kept (default 2 on a CPU, 1 on a GPU)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
@@ -250,6 +256,8 @@ def main() -> None:
     args.steps = args.steps or (5 if on_cpu else 50)
     args.warmup = args.warmup or (2 if on_cpu else 10)
     args.rounds = args.rounds or (2 if on_cpu else 1)
+    if args.profile < 0:
+        parser.error(f"--profile {args.profile}: give a number of steps, 0 for none")
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
@@ -268,13 +276,21 @@ def main() -> None:
                 for _ in range(args.rounds):
                     for variant in variants:
                         row = measure(args, stage, variant[0], scale, device, peak, Path(tmp), *variant[1:])
-                        print_table([row])
+                        print_table([{k: v for k, v in row.items() if k != "profile"}])
+                        if "profile" in row:
+                            print_profile(row["profile"])
                         if variant not in best or row["images_per_s"] > best[variant]["images_per_s"]:
                             best[variant] = row
                 rows += [best[variant] for variant in variants]
                 save(args, device, peak, peak_source, rows)  # after every stage: a cut-short run keeps its rows
     print()
-    print_table(rows)
+    print_table([{k: v for k, v in row.items() if k != "profile"} for row in rows])
+
+
+def print_profile(result: dict) -> None:
+    kinds = ", ".join(f"{kind} {value['percent']:.0f}%" for kind, value in result["by_kind"].items())
+    print(f"  profile: busy {result['device_busy_percent']:.0f}% of {result['wall_ms_per_step']:.1f} ms a step, "
+          f"{result['calls_per_step']:.0f} calls; {kinds}")
 
 
 def compile_label(setting) -> bool | str:

@@ -2,9 +2,11 @@
 # The training measurements docs/training.md and docs/scaling.md report for one GPU, taken again
 # in one run, into OUT:
 #   eager.json         every stage of the graph on the device-held path: images/s, GFLOP per
-#                      image, MFU, the share of step time spent waiting for data, peak memory
+#                      image, MFU, the share of step time spent waiting for data, peak memory,
+#                      and a profile of PROFILE further steps: how busy the GPU was, and its
+#                      time by kind of kernel (benchmarks/step_profile.py)
 #   compiled.json      the UNet stages under torch.compile, at the graph's width and twice it
-#                      (does MFU rise with width, and where does it level off)
+#                      (does MFU rise with width, and where does it level off), profiled alike
 #   strategies.json    the decoder under DDP and under FSDP at batch 128: speed and peak memory
 #   summary_ddp.json, summary_fsdp.json
 #                      the memory `unclip summary` expects those steps to need, for comparison
@@ -17,7 +19,8 @@
 # own output says how many parts did not finish (its exit status is that number, 0 when all did).
 # From the environment: PARTS (which run, in this order; default "eager compiled strategies
 # summary"), CONFIG (configs/emoji.yaml), DEVICE (cuda), BATCH (512), STEPS (30), WARMUP (10),
-# PATHS ("device"; "loader device" adds the DataLoader feed), PYTHON, UNCLIP.
+# PATHS ("device"; "loader device" adds the DataLoader feed), PROFILE (5 steps; 0: none), PYTHON,
+# UNCLIP.
 set -uo pipefail
 [ $# -ge 1 ] || { echo "usage: scripts/measure_gpu.sh OUT [KEY=VALUE ...]" >&2; exit 2; }
 OUT=$1
@@ -29,10 +32,12 @@ BATCH=${BATCH:-512}
 STEPS=${STEPS:-30}
 WARMUP=${WARMUP:-10}
 PATHS=${PATHS:-device}
+PROFILE=${PROFILE:-5}
 PYTHON=${PYTHON:-python}
 UNCLIP=${UNCLIP:-unclip}
 LIMIT_FACTOR=${LIMIT_FACTOR:-1}
 [[ $LIMIT_FACTOR =~ ^[1-9][0-9]*$ ]] || { echo "LIMIT_FACTOR must be a whole number of at least 1, got '$LIMIT_FACTOR'" >&2; exit 2; }
+[[ $PROFILE =~ ^[0-9]+$ ]] || { echo "PROFILE must be a number of steps (0 for none), got '$PROFILE'" >&2; exit 2; }
 for name in $PARTS; do
   case $name in eager|compiled|strategies|summary) ;; *) echo "PARTS: '$name' is not a part (eager, compiled, strategies, summary)" >&2; exit 2;; esac
 done
@@ -61,9 +66,9 @@ run_part() {  # run_part NAME SECONDS COMMAND...
 for name in $PARTS; do
   case $name in
     # shellcheck disable=SC2086  # PATHS is a list of words
-    eager) run_part eager 90 "${bench[@]}" --batch "$BATCH" --paths $PATHS --out "$OUT/eager.json" ;;
+    eager) run_part eager 90 "${bench[@]}" --batch "$BATCH" --paths $PATHS --profile "$PROFILE" --out "$OUT/eager.json" ;;
     compiled) run_part compiled 180 "${bench[@]}" --batch "$BATCH" --paths device --compile --stages decoder upsampler \
-                --scale 1 2 --out "$OUT/compiled.json" ;;
+                --scale 1 2 --profile "$PROFILE" --out "$OUT/compiled.json" ;;
     strategies) run_part strategies 60 "${bench[@]}" --batch 128 --paths device --stages decoder --strategy ddp fsdp \
                   --out "$OUT/strategies.json" ;;
     summary)  # no GPU needed: what `unclip summary` expects the strategies part's steps to need

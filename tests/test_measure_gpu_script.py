@@ -25,6 +25,7 @@ def measure(out: Path, *overrides: str, **env: str) -> subprocess.CompletedProce
 @pytest.mark.parametrize("overrides, env, message", [
     ((), {"PARTS": "eager speed"}, "PARTS: 'speed' is not a part (eager, compiled, strategies, summary)"),
     ((), {"LIMIT_FACTOR": "0"}, "LIMIT_FACTOR must be a whole number of at least 1, got '0'"),
+    ((), {"PROFILE": "five"}, "PROFILE must be a number of steps (0 for none), got 'five'"),
     (("decoder.chanels=16",), {}, "error: unknown key 'decoder.chanels' (did you mean 'channels'?)"),
 ])
 def test_a_wrong_setting_is_refused_before_anything_runs(tmp_path, overrides, env, message):
@@ -47,6 +48,10 @@ def test_the_uncompiled_parts_measure_every_stage_and_both_strategies_next_to_th
     rows = json.loads((out / "eager.json").read_text())["results"]
     assert [(r["stage"], r["path"], r["batch"]) for r in rows] == [(s, "device", 4) for s in ("clip", "prior", "decoder", "upsampler")]
     assert all(r["images_per_s"] > 0 and r["mfu_percent"] > 0 for r in rows)
+    # every row profiled after its timed steps: the time a step by kind of operation
+    assert all(r["profile"]["steps"] == 2 and r["profile"]["busy_ms_per_step"] > 0 for r in rows)
+    decoder_kinds = next(r for r in rows if r["stage"] == "decoder")["profile"]["by_kind"]
+    assert {"matmul/conv", "norm", "optimizer/EMA"} <= set(decoder_kinds)
     strategies = json.loads((out / "strategies.json").read_text())["results"]
     assert [(r["stage"], r["strategy"], r["batch"]) for r in strategies] == [("decoder", "ddp", 128), ("decoder", "fsdp", 128)]
     for strategy in ("ddp", "fsdp"):
