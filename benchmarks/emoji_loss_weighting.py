@@ -119,7 +119,7 @@ def main() -> None:
               f"[{100 * line['ci95'][0]:+.1f}, {100 * line['ci95'][1]:+.1f}] ({line['verdict']})")
     result = {
         "settings": {"command": " ".join(["python", "benchmarks/emoji_loss_weighting.py", *sys.argv[1:]]),
-                     "train": " ".join(["unclip", *train_command(Path("RUN"), args.steps[-1], args, [])]), "variants": variants,
+                     "train": " ".join(["unclip", *train_command(Path("RUN"), args.steps[-1], args, [])]).replace(f"{ROOT}/", ""), "variants": variants,
                      "prompts": plain[args.steps[-1]]["prompts"], "ranked_among": plain[args.steps[-1]]["emoji"],
                      "threads_per_run": 1},
         "curve": curve, "final_paired": final, "wall_seconds": round(time.time() - start, 1),
