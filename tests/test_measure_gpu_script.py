@@ -38,7 +38,7 @@ def test_a_wrong_setting_is_refused_before_anything_runs(tmp_path, overrides, en
 def test_the_uncompiled_parts_measure_every_stage_and_both_strategies_next_to_the_summary(tmp_path):
     out = tmp_path / "out"
     result = measure(out, "decoder.channels=16", PARTS="summary strategies eager", BATCH="4", STEPS="2", WARMUP="1",
-                     LIMIT_FACTOR="3")
+                     PROFILE="2", LIMIT_FACTOR="3")
     assert result.returncode == 0, result.stdout + "".join(p.read_text()[-2000:] for p in out.glob("*.log"))
     lines = result.stdout.strip().splitlines()
     assert [line.split(":")[0] for line in lines[:-1]] == ["summary_ddp", "summary_fsdp", "strategies", "eager"]  # PARTS' order
