@@ -2,11 +2,13 @@
 Weighting Strategy").
 
 With uniform timesteps and a plain MSE, the low-noise timesteps dominate the gradient: in x0
-terms an eps-loss weighs each timestep by its signal-to-noise ratio alpha^2 / sigma^2, which spans
-nine orders of magnitude on the cosine schedule, so the steps that decide an image's layout learn
-slowly. Min-SNR caps the x0 weight at gamma; each prediction's own loss is rescaled to that:
-eps-loss = SNR * x0-loss and v-loss = (SNR + 1) * x0-loss, so the factors are min(SNR, gamma)
-over SNR, over SNR + 1, and min(SNR, gamma) itself for an x0 network.
+terms an eps-loss weighs each timestep by its signal-to-noise ratio alpha^2 / sigma^2, which on
+the cosine schedule of 1,000 steps falls from 24,000 at the first to 2e-9 at the last, so the
+steps that decide an image's layout learn slowly. Min-SNR caps the x0 weight at gamma, and each
+prediction's own loss is rescaled to that: eps-loss = SNR * x0-loss and v-loss = (SNR + 1) *
+x0-loss, so the factors are min(SNR, gamma) over SNR, over SNR + 1, and min(SNR, gamma) itself
+for an x0 network. With gamma 5 an eps loss keeps its weight on the 74% of timesteps whose SNR
+is below 5 and gives the cleanest 26% less.
 """
 
 from __future__ import annotations
