@@ -39,6 +39,11 @@ BUNDLED = ROOT / "models" / "unclip-emoji"
 # the upsampler make the exported folder a whole pipeline for emoji_quality.py.
 BORROWED = ("encoder", "prior", "upsampler_0")
 DEFAULT_SET = ["decoder.channels=32", "decoder.prediction=eps"]
+ORACLE = "decoder from true z_i (oracle)"  # emoji_quality.py's row for images drawn from the true z_i
+
+
+def oracle_row(result: dict) -> dict:
+    return next(row for row in result["rows"] if row["row"] == ORACLE)
 
 
 def train_command(run: Path, steps: int, args: argparse.Namespace, extra: list[str]) -> list[str]:
@@ -74,8 +79,10 @@ def run_variant(name: str, extra: list[str], args: argparse.Namespace) -> dict[i
             result = json.loads(out.read_text())
             result["train_seconds"] = round(trained, 1)
             out.write_text(to_json(result))
-        measured[steps] = json.loads(out.read_text())
-        oracle = next(r for r in measured[steps]["rows"] if r["row"].startswith("decoder"))
+        else:
+            result = json.loads(out.read_text())
+        measured[steps] = result
+        oracle = oracle_row(result)
         print(f"{name:>10} {steps:>6} steps: i2i top-1 {oracle['i2i_top1']:.1%}, top-5 {oracle['i2i_top5']:.1%}, "
               f"median rank {oracle['i2i_median_rank']:.0f}", flush=True)
     return measured
@@ -106,13 +113,12 @@ def main() -> None:
         futures = {name: pool.submit(run_variant, name, extra, args) for name, extra in variants.items()}
         measured = {name: future.result() for name, future in futures.items()}
     plain = measured["plain"]
-    row = "decoder from true z_i (oracle)"
     curve = {name: [{"steps": s, "images": s * args.batch, "train_seconds": m[s].get("train_seconds"),
-                     **{k: v for k, v in next(r for r in m[s]["rows"] if r["row"] == row).items()
-                        if not k.endswith("_ranks") and k != "row"}} for s in args.steps]
+                     **{k: v for k, v in oracle_row(m[s]).items() if not k.endswith("_ranks") and k != "row"}}
+                     for s in args.steps]
              for name, m in measured.items()}
     last = [Path(args.runs) / name / f"quality_{args.steps[-1]}.json" for name in variants]
-    final = compare(load(str(last[0])), load(str(last[1])), [row, row])
+    final = compare(load(str(last[0])), load(str(last[1])), [ORACLE, ORACLE])
     print(f"\nat {args.steps[-1]} steps, {list(variants)[1]} against plain (points, 95% paired interval):")
     for line in final:
         print(f"  {line['rate']:<18} {line['base']:.1%} -> {line['new']:.1%}: {100 * line['difference']:+.1f} "

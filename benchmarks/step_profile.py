@@ -99,11 +99,11 @@ class StepProfiler(L.Callback):
             self._drain()
             activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if self.device.type == "cuda" else [])
             self._profiler = profile(activities=activities)
-            self._profiler.__enter__()
+            self._profiler.start()
             self._start = time.perf_counter()
         elif step == self.after + self.steps and self._profiler is not None:
             self._drain()
             wall = time.perf_counter() - self._start
-            self._profiler.__exit__(None, None, None)
+            self._profiler.stop()
             self.result = summarize(self._profiler.key_averages(), self.steps, wall, self.device.type == "cuda")
             self._profiler = None

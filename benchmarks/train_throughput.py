@@ -276,7 +276,7 @@ def main() -> None:
                 for _ in range(args.rounds):
                     for variant in variants:
                         row = measure(args, stage, variant[0], scale, device, peak, Path(tmp), *variant[1:])
-                        print_table([{k: v for k, v in row.items() if k != "profile"}])
+                        print_table([without_profile(row)])
                         if "profile" in row:
                             print_profile(row["profile"])
                         if variant not in best or row["images_per_s"] > best[variant]["images_per_s"]:
@@ -284,7 +284,12 @@ def main() -> None:
                 rows += [best[variant] for variant in variants]
                 save(args, device, peak, peak_source, rows)  # after every stage: a cut-short run keeps its rows
     print()
-    print_table([{k: v for k, v in row.items() if k != "profile"} for row in rows])
+    print_table([without_profile(row) for row in rows])
+
+
+def without_profile(row: dict) -> dict:
+    """The row as a table shows it: its profile is printed on a line of its own."""
+    return {k: v for k, v in row.items() if k != "profile"}
 
 
 def print_profile(result: dict) -> None:
