@@ -14,10 +14,12 @@
 # ('DD:HH:MM:SS'; 0 skips that stage, and the model keeps its bundled weights), BATCH; UNCLIP is
 # the command (default `unclip`).
 # FRESH lists the stages that start from random weights instead, e.g. FRESH=decoder for a
-# decoder of another size or prediction than the bundled one:
+# decoder of another width than the bundled one:
 #
 #   FRESH=decoder scripts/retrain_emoji.sh OUT decoder.channels=80 decoder.prediction=v
 #
+# Another prediction alone keeps the shapes, so the bundled weights carry over and learn it
+# (decoder.prediction=v without FRESH; docs/decoder.md, "Loss weighting: min-SNR").
 # The overrides shape the assembled model too, so its folder loads with the weights just trained.
 # Before anything is written, the script checks that the model so shaped keeps all of models/
 # within the 64 MiB the repository bundles, in fp16 (80 channels is the widest decoder that does).
