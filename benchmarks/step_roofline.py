@@ -50,6 +50,7 @@ from unclip_core.summary.host_side import DatalessDeviceHost
 from unclip_core.summary.stages import graph_stages
 
 RESULTS = Path(__file__).resolve().parent / "results"
+SDPA = F.scaled_dot_product_attention  # the real one, kept while AttentionAsFused stands in for its name
 # Spec sheets: dense bf16 TFLOP/s and memory TB/s.
 GPUS = {"H200": (989.0, 4.8), "H100": (989.0, 3.35)}
 aten = torch.ops.aten
@@ -124,7 +125,7 @@ class FusedAttention(torch.autograd.Function):
     @staticmethod
     def forward(ctx, q, k, v, mask, costs):
         with costs.paused():
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            out = SDPA(q, k, v, attn_mask=mask)
         ctx.save_for_backward(q, k, v)
         ctx.mask, ctx.costs = mask, costs
         batch_heads, (lq, d), lk = q.numel() // (q.shape[-2] * q.shape[-1]), q.shape[-2:], k.shape[-2]
@@ -137,7 +138,7 @@ class FusedAttention(torch.autograd.Function):
         q, k, v = ctx.saved_tensors
         with ctx.costs.paused(), torch.enable_grad():
             inputs = [t.detach().requires_grad_() for t in (q, k, v)]
-            out = F.scaled_dot_product_attention(*inputs, attn_mask=ctx.mask)
+            out = SDPA(*inputs, attn_mask=ctx.mask)
             dq, dk, dv = torch.autograd.grad(out, inputs, grad)
         # reads q, k, v, the output, its gradient, the mask and logsumexp; writes dq, dk, dv
         moved = 2 * sum(map(_nbytes, (q, k, v))) + 2 * _nbytes(grad) + _nbytes(ctx.mask) + ctx.stats
@@ -146,7 +147,9 @@ class FusedAttention(torch.autograd.Function):
 
 
 class AttentionAsFused(TorchFunctionMode):
-    """Routes F.scaled_dot_product_attention through FusedAttention."""
+    """Routes F.scaled_dot_product_attention through FusedAttention, including the call inside
+    nn.MultiheadAttention (open_clip's towers): a mode is switched off while it handles a call,
+    so that inner call is caught by standing in for the name F.multi_head_attention_forward uses."""
 
     def __init__(self, costs: OperationCosts) -> None:
         super().__init__()
@@ -154,13 +157,20 @@ class AttentionAsFused(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if func is F.scaled_dot_product_attention and self.costs.counting:
-            q, k, v = args[:3]
-            extra = {key: value for key, value in kwargs.items() if key != "attn_mask" and value not in (None, False, 0.0)}
-            if len(args) > 4 or extra:
-                raise ValueError(f"attention with {sorted(extra) or 'positional options'} is not modelled here")
-            return FusedAttention.apply(q, k, v, args[3] if len(args) > 3 else kwargs.get("attn_mask"), self.costs)
+        if func is SDPA and self.costs.counting:
+            return self.fused(*args, **kwargs)
+        if func is F.multi_head_attention_forward and self.costs.counting:
+            F.scaled_dot_product_attention = self.fused
+            try:
+                return func(*args, **kwargs)
+            finally:
+                F.scaled_dot_product_attention = SDPA
         return func(*args, **kwargs)
+
+    def fused(self, q, k, v, attn_mask=None, *options, **named):
+        if any(value not in (None, False, 0.0) for value in (*options, *named.values())):
+            raise ValueError(f"attention with {sorted(named) or 'positional options'} is not modelled here")
+        return FusedAttention.apply(q, k, v, attn_mask, self.costs)
 
 
 def step_costs(stage, batch: int, peak_flops: float, bandwidth: float) -> tuple[OperationCosts, int]:
@@ -232,7 +242,7 @@ def main() -> None:
                 continue
             try:
                 costs, trainable = step_costs(stage, args.batch, peak_flops, bandwidth)
-            except RuntimeError as exc:  # a host-side op that needs values (a JPEG codec) cannot run on fake tensors
+            except RuntimeError as exc:  # a host-side op that needs values (a plugin's CPU codec) cannot run on fake tensors
                 print(f"{stage.name}: left out, its step cannot run on fake tensors ({str(exc).splitlines()[0][:160]})")
                 continue
             row = roofline_row(stage.name, scale, args.batch, costs, trainable, peak_flops, bandwidth)

@@ -10,6 +10,8 @@
 #   strategies.json    the decoder under DDP and under FSDP at batch 128: speed and peak memory
 #   summary_ddp.json, summary_fsdp.json
 #                      the memory `unclip summary` expects those steps to need, for comparison
+#   jpeg.json          the BSR degradation's JPEG step on the device against the CPU codec
+#                      (benchmarks/jpeg_degradation.py)
 #
 #   scripts/measure_gpu.sh OUT [KEY=VALUE ...]     (graph overrides for every part)
 #
@@ -18,14 +20,14 @@
 # soon as they are measured. A part's output is in OUT/<part>.log; the last line of the script's
 # own output says how many parts did not finish (its exit status is that number, 0 when all did).
 # From the environment: PARTS (which run, in this order; default "eager compiled strategies
-# summary"), CONFIG (configs/emoji.yaml), DEVICE (cuda), BATCH (512), STEPS (30), WARMUP (10),
+# summary jpeg"), CONFIG (configs/emoji.yaml), DEVICE (cuda), BATCH (512), STEPS (30), WARMUP (10),
 # PATHS ("device"; "loader device" adds the DataLoader feed), PROFILE (5 steps; 0: none), PYTHON,
 # UNCLIP.
 set -uo pipefail
 [ $# -ge 1 ] || { echo "usage: scripts/measure_gpu.sh OUT [KEY=VALUE ...]" >&2; exit 2; }
 OUT=$1
 shift
-PARTS=${PARTS:-eager compiled strategies summary}
+PARTS=${PARTS:-eager compiled strategies summary jpeg}
 CONFIG=${CONFIG:-configs/emoji.yaml}
 DEVICE=${DEVICE:-cuda}
 BATCH=${BATCH:-512}
@@ -39,7 +41,8 @@ LIMIT_FACTOR=${LIMIT_FACTOR:-1}
 [[ $LIMIT_FACTOR =~ ^[1-9][0-9]*$ ]] || { echo "LIMIT_FACTOR must be a whole number of at least 1, got '$LIMIT_FACTOR'" >&2; exit 2; }
 [[ $PROFILE =~ ^[0-9]+$ ]] || { echo "PROFILE must be a number of steps (0 for none), got '$PROFILE'" >&2; exit 2; }
 for name in $PARTS; do
-  case $name in eager|compiled|strategies|summary) ;; *) echo "PARTS: '$name' is not a part (eager, compiled, strategies, summary)" >&2; exit 2;; esac
+  case $name in eager|compiled|strategies|summary|jpeg) ;;
+    *) echo "PARTS: '$name' is not a part (eager, compiled, strategies, summary, jpeg)" >&2; exit 2;; esac
 done
 $UNCLIP config show --config "$CONFIG" "$@" >/dev/null || exit 2  # a wrong override: one line, before anything runs
 mkdir -p "$OUT"
@@ -76,6 +79,7 @@ for name in $PARTS; do
         run_part "summary_$strategy" 60 $UNCLIP summary --config "$CONFIG" --batch 128 --strategy "$strategy" --devices 1 \
           --json "$OUT/summary_$strategy.json" "$@"
       done ;;
+    jpeg) run_part jpeg 30 "$PYTHON" benchmarks/jpeg_degradation.py --device "$DEVICE" --out "$OUT/jpeg.json" ;;
   esac
 done
 echo "$unfinished of $parts parts did not finish"

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-from step_roofline import AttentionAsFused, OperationCosts, step_costs  # noqa: E402
+from step_roofline import SDPA, AttentionAsFused, OperationCosts, step_costs  # noqa: E402
 
 from unclip_core.flops import train_step_flops  # noqa: E402
 from unclip_core.graph import build, load_graph  # noqa: E402
@@ -54,6 +54,19 @@ def test_attention_is_one_fused_kernel_each_way_with_the_math_paths_values():
     assert costs.operations == 2
 
 
+def test_attention_inside_torchs_multihead_module_is_charged_as_fused_too():
+    attention = torch.nn.MultiheadAttention(16, 4, batch_first=True)
+    x = torch.randn(2, 10, 16)
+    mask = torch.triu(torch.full((10, 10), float("-inf")), 1)  # causal, as open_clip's text tower
+    expected = attention(x, x, x, need_weights=False, attn_mask=mask)[0]
+    costs = OperationCosts(PEAK, BANDWIDTH)
+    with AttentionAsFused(costs):
+        out = attention(x, x, x, need_weights=False, attn_mask=mask)[0]
+    torch.testing.assert_close(out, expected)
+    assert costs.flops["attention"] == 4 * 2 * 4 * 10 * 10 * 4
+    assert F.scaled_dot_product_attention is SDPA  # the real function is back
+
+
 def test_a_fake_step_at_any_batch_counts_the_flops_of_a_real_step():
     graph = load_graph("configs/tiny.yaml")
     [decoder] = [s for s in graph_stages(graph, get_registry()) if s.name == "decoder"]
@@ -66,3 +79,16 @@ def test_a_fake_step_at_any_batch_counts_the_flops_of_a_real_step():
     assert sum(costs.flops.values()) / 512 == pytest.approx(real / 4, rel=1e-6)
     assert trainable == sum(p.numel() for p in module.parameters() if p.requires_grad)
     assert costs.operations > 100 and all(costs.bytes[g] > 0 for g in ("products", "norms", "elementwise"))
+
+
+def test_an_upsampler_with_the_bsr_degradation_steps_on_fake_tensors_with_its_jpeg_on_the_device():
+    def upsampler_costs(degradation: str) -> OperationCosts:
+        graph = load_graph("configs/tiny.yaml", [f"upsamplers.0.degradation={degradation}"])
+        [stage] = [s for s in graph_stages(graph, get_registry()) if s.name.startswith("upsampler")]
+        return step_costs(stage, 64, PEAK, BANDWIDTH)[0]
+
+    blur, bsr = upsampler_costs("gaussian_blur"), upsampler_costs("bsr")
+    # the degradation runs before the network, under no gradient: the network's FLOPs are the same
+    # apart from the JPEG round trip's block transforms, which are charged as products
+    assert bsr.operations > blur.operations + 20
+    assert bsr.flops["products"] > blur.flops["products"]

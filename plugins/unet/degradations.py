@@ -3,8 +3,8 @@
 The paper blurs the conditioning image for the first upsampler and applies a BSR-style
 degradation (Zhang et al. 2021) for the second. Every function takes a batch in [-1, 1] and
 draws per-sample parameters from `generator`, so a seeded call is reproducible. They run
-batched on the batch's device and never read a value back to the host (JPEG, a CPU codec, is
-the one exception), so a training step with them does not wait on the device.
+batched on the batch's device and never read a value back to the host (JPEG included: see
+jpeg.py), so a training step with them does not wait on the device.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import torch
 import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
 from torch import Generator, Tensor
-from torchvision.io import decode_jpeg, encode_jpeg
+
+from .jpeg import jpeg_round_trip
 
 Degradation = Literal["none", "gaussian_blur", "bsr"]
 
@@ -99,12 +100,10 @@ def random_noise(x: Tensor, std_range: tuple[float, float], generator: Generator
 
 
 def random_jpeg(x: Tensor, quality_range: tuple[int, int], generator: Generator | None = None) -> Tensor:
-    """JPEG-compress each image at its own quality (torchvision's codec, on the CPU)."""
+    """JPEG-compress each image at its own quality, on the batch's device."""
     low, high = quality_range
-    qualities = torch.randint(low, high + 1, (x.shape[0],), generator=host_generator(generator)).tolist()
-    pixels = ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
-    decoded = [decode_jpeg(encode_jpeg(image, quality=q)) for image, q in zip(pixels, qualities)]
-    return (torch.stack(decoded).to(x.device, x.dtype) / 127.5) - 1
+    quality = torch.randint(low, high + 1, (x.shape[0],), generator=generator, device=x.device)
+    return jpeg_round_trip(x.detach(), quality)
 
 
 def host_generator(generator: Generator | None) -> Generator | None:

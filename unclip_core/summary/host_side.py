@@ -3,12 +3,12 @@
 A training step is mostly device work, which runs on shapes alone. A few things it does need
 values, and get stand-ins that keep the step on the path a real step takes:
 
-- a copy to the host (a CPU codec such as JPEG in a degradation) receives zeros of the tensor's
+- a copy to the host (a degradation that runs a CPU codec) receives zeros of the tensor's
   shape and dtype, and the host code then runs for real on them;
 - a value read back from the device (`bool(fitted)`, `.item()`) reads as 1 (true): guards such as
   "are the statistics fitted?" take the branch a trained model takes;
-- tensors made and used on the host only (a random order of degradations, JPEG qualities) are
-  real: they are small, and host code may read them.
+- tensors made and used on the host only (a random order of degradations) are real: they are
+  small, and host code may read them.
 
 Resampling (bicubic, bilinear) has no shape-only kernel in PyTorch: on meta and fake tensors it
 runs a Python decomposition of hundreds of operations per call. Only the output's shape matters
