@@ -119,8 +119,9 @@ def _nbytes(tensor: torch.Tensor | None) -> int:
 class FusedAttention(torch.autograd.Function):
     """Attention charged as one fused kernel forward and one backward (flash / memory-efficient
     attention on a GPU): they read q, k, v (and the mask), write the output and a logsumexp per
-    query, and never the score matrix. FLOPs as torch.utils.flop_counter counts them: 4 B H Lq
-    Lk D forward, twice that backward. The values come from the math path, uncharged."""
+    query, and never the score matrix. FLOPs as torch.utils.flop_counter counts the GPU kernels:
+    4 B H Lq Lk D forward, and 2.5 times that backward, which computes the scores again. The
+    values come from the math path, uncharged."""
 
     @staticmethod
     def forward(ctx, q, k, v, mask, costs):
@@ -142,7 +143,7 @@ class FusedAttention(torch.autograd.Function):
             dq, dk, dv = torch.autograd.grad(out, inputs, grad)
         # reads q, k, v, the output, its gradient, the mask and logsumexp; writes dq, dk, dv
         moved = 2 * sum(map(_nbytes, (q, k, v))) + 2 * _nbytes(grad) + _nbytes(ctx.mask) + ctx.stats
-        ctx.costs.charge("attention", 2 * ctx.flops, moved)
+        ctx.costs.charge("attention", 5 * ctx.flops // 2, moved)
         return dq, dk, dv, None, None
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.utils.flop_counter import sdpa_backward_flop_count
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from step_roofline import SDPA, AttentionAsFused, OperationCosts, step_costs  # noqa: E402
@@ -50,7 +52,9 @@ def test_attention_is_one_fused_kernel_each_way_with_the_math_paths_values():
     grads = torch.autograd.grad(out.square().sum(), (q, k, v))
     for grad, want in zip(grads, expected_grads):
         torch.testing.assert_close(grad, want)
-    assert costs.flops["attention"] == 3 * forward_flops  # the backward: twice the forward
+    # the backward: the scores again, then four products the size of the forward's two
+    assert costs.flops["attention"] == forward_flops + sdpa_backward_flop_count(q.shape, q.shape, k.shape, v.shape)
+    assert costs.flops["attention"] == 3.5 * forward_flops
     assert costs.operations == 2
 
 
@@ -75,7 +79,8 @@ def test_a_fake_step_at_any_batch_counts_the_flops_of_a_real_step():
     components = build(graph)  # the same stage with real weights
     module = DecoderModule(components.decoder, components.encoder, graph.train.decoder).train()
     batch = decoder.batch(module, 4, torch.device("cpu"))
-    real = train_step_flops(lambda: module.step_loss(batch))
+    with sdpa_kernel(SDPBackend.FLASH_ATTENTION):  # the fused kernel, as on a GPU (not the math path)
+        real = train_step_flops(lambda: module.step_loss(batch))
     assert sum(costs.flops.values()) / 512 == pytest.approx(real / 4, rel=1e-6)
     assert trainable == sum(p.numel() for p in module.parameters() if p.requires_grad)
     assert costs.operations > 100 and all(costs.bytes[g] > 0 for g in ("products", "norms", "elementwise"))

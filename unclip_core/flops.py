@@ -18,7 +18,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils.flop_counter import FlopCounterMode, flop_registry
+from torch.utils.flop_counter import FlopCounterMode, flop_registry, sdpa_backward_flop_count, sdpa_flop_count
 
 aten = torch.ops.aten
 # Products whose two factors sit at these argument positions; each factor's gradient is a
@@ -27,9 +27,25 @@ _PRODUCT_FACTORS = {aten.mm: (0, 1), aten.bmm: (0, 1), aten.addmm: (1, 2), aten.
 _CONVOLUTIONS = (aten.convolution, aten._convolution)
 
 
+def _cpu_attention(query, key, value, *args, out_shape=None, **kwargs) -> int:
+    return sdpa_flop_count(query, key, value)
+
+
+def _cpu_attention_backward(grad_out, query, key, value, *args, out_shape=None, **kwargs) -> int:
+    return sdpa_backward_flop_count(grad_out, query, key, value)
+
+
+# The counter knows the GPU's fused attention kernels but not the CPU's, which every
+# scaled_dot_product_attention on the CPU runs: without these, attention would count 0 FLOPs there.
+CPU_ATTENTION = {
+    aten._scaled_dot_product_flash_attention_for_cpu: _cpu_attention,
+    aten._scaled_dot_product_flash_attention_for_cpu_backward: _cpu_attention_backward,
+}
+
+
 def train_step_flops(loss: Callable[[], Tensor]) -> int:
     """FLOPs of computing `loss()` and back-propagating it (the optimizer's few are left out)."""
-    counter = FlopCounterMode(display=False)
+    counter = FlopCounterMode(display=False, custom_mapping=CPU_ATTENTION)
     with counter:
         loss().backward()
     return counter.get_total_flops()
@@ -37,7 +53,7 @@ def train_step_flops(loss: Callable[[], Tensor]) -> int:
 
 def forward_flops(forward: Callable[[], object]) -> int:
     """FLOPs of `forward()` alone, e.g. a frozen encoder that a training step only runs forward."""
-    counter = FlopCounterMode(display=False)
+    counter = FlopCounterMode(display=False, custom_mapping=CPU_ATTENTION)
     with counter:
         forward()
     return counter.get_total_flops()

@@ -103,9 +103,12 @@ class AttentionBlock(nn.Module):
         return x + self.proj(out.transpose(2, 3).reshape(b, c, h, w))
 
     def _heads(self, x: Tensor) -> Tensor:
-        """(B, C, N) -> (B, heads, N, C // heads)."""
+        """(B, C, N) -> (B, heads, N, C // heads), laid out with channels last in memory: the fused
+        attention kernels (flash, memory-efficient, and the CPU's) take only inputs whose last
+        dimension is contiguous, and a transposed view would send every call to the math path,
+        which writes out the whole score matrix."""
         b, c, n = x.shape
-        return x.reshape(b, self.heads, c // self.heads, n).transpose(2, 3)
+        return x.reshape(b, self.heads, c // self.heads, n).transpose(2, 3).contiguous()
 
 
 class Resampling(nn.Module):
