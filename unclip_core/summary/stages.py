@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from ..graph import Graph, build_node, check_dimensions
@@ -116,18 +117,22 @@ def _upsampler_stage(graph: Graph, registry: Registry, index: int, node, data_si
     return Stage(name, graph.train.section_of(name), build, batch, f"{sizes[0]}->{sizes[1]}" if None not in sizes else "")
 
 
+# Batches hold random values rather than none (torch.empty), so that on a real device a step on
+# them is a real step (benchmarks time them); on the meta device and fake tensors it costs nothing.
+
+
 def encoder_outputs(n: int, spec: EncoderSpec, device: torch.device) -> Batch:
     """What the frozen encoder gives the prior and decoder per item, keyed as precomputed embeddings are."""
     return {
-        "image_embedding": torch.empty(n, spec.embed_dim, device=device),
-        "text_embedding": torch.empty(n, spec.embed_dim, device=device),
-        "text_tokens": torch.empty(n, spec.context_length, spec.text_width, device=device),
+        "image_embedding": F.normalize(torch.randn(n, spec.embed_dim, device=device), dim=-1),
+        "text_embedding": F.normalize(torch.randn(n, spec.embed_dim, device=device), dim=-1),
+        "text_tokens": torch.randn(n, spec.context_length, spec.text_width, device=device),
         "text_mask": torch.ones(n, spec.context_length, dtype=torch.bool, device=device),
     }
 
 
 def _images(n: int, size: int, device: torch.device) -> Tensor:
-    return torch.empty(n, 3, size, size, dtype=torch.uint8, device=device)
+    return torch.randint(0, 256, (n, 3, size, size), dtype=torch.uint8, device=device)
 
 
 def _captioned_images(n: int, size: int, spec: EncoderSpec, device: torch.device) -> Batch:
