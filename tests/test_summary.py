@@ -112,13 +112,16 @@ def test_pretend_gpu_counts_what_a_real_run_does(name):
         module = UpsamplerModule(real.upsamplers[0], graph.train.upsampler)
     module.train()
     batch = {key: torch.zeros_like(value) for key, value in stage.batch(module, 2, torch.device("cpu")).items()}
-    # Without data the summary's step runs attention on the math path and corrects what it keeps
-    # (saved_tensors.py); the real step is held to the same path, not the CPU's fused kernel.
-    with sdpa_kernel(SDPBackend.MATH):
+    # Without data the summary's step runs attention on the math path and counts it as a fused
+    # kernel runs it (flops.py, saved_tensors.py); the real step runs the CPU's fused kernel.
+    with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
         flops = train_step_flops(lambda: module.step_loss(batch))
         kept = bytes_kept_for_backward(lambda: module.step_loss(batch), [*module.parameters(), *module.buffers()])
     cost = measure_stage(stage, 2, autocast_dtype=None)
-    assert (cost.flops_per_item * 2, cost.activation_bytes) == (flops, kept.plain)
+    assert cost.flops_per_item * 2 == flops
+    # The CPU's kernel also keeps a float32 copy of an attention mask (4 bytes per key and image,
+    # per call: 0.05% here), which the summary leaves out; nothing else differs.
+    assert cost.activation_bytes <= kept.plain <= cost.activation_bytes * 1.001
 
 
 def unique_saved_bytes(forward, state) -> int:

@@ -61,12 +61,18 @@ def forward_flops(forward: Callable[[], object]) -> int:
 
 class StepFlopsFromForward(TorchDispatchMode):
     """While active over a training step's forward pass, `total` becomes what `train_step_flops`
-    counts over its forward and backward. An operation the counter counts but no rule here
-    covers (a fused attention kernel, which only a real GPU runs) is refused, not guessed."""
+    counts over its forward and backward on a GPU. An operation the counter counts but no rule
+    here covers (a fused attention kernel, which only a real GPU runs) is refused, not guessed.
+
+    Without data, attention runs PyTorch's math path: two products forward, four backward. A
+    fused kernel's backward also computes the scores again, a fifth product the size of the
+    first, which the counter counts for the GPU's kernels; it is added at each attention's
+    softmax (the math path's `_safe_softmax`, which nothing else uses) from the product before it."""
 
     def __init__(self) -> None:
         super().__init__()
         self.total = 0
+        self._last_product = 0
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -75,6 +81,9 @@ class StepFlopsFromForward(TorchDispatchMode):
         if packet in flop_registry:
             forward = flop_registry[packet](*args, **kwargs, out_val=out)
             self.total += forward + _gradient_flops(packet, args, out, forward)
+            self._last_product = forward
+        elif func is aten._safe_softmax.default:
+            self.total += self._last_product  # queries @ keys, again in the backward
         return out
 
 

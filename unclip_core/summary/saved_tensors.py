@@ -10,7 +10,8 @@ Attention is counted as a GPU runs it. On tensors without data, `F.scaled_dot_pr
 runs PyTorch's math path, which keeps the whole attention matrix (queries x keys per head); on
 a GPU a fused kernel (flash or memory-efficient attention) keeps q, k, v, the output and one
 float32 logsumexp per query instead. The math path's matrices (the output of its softmax, and of the
-dropout on it) are left out and a logsumexp per query counted in their place.
+dropout on it) are left out, and a logsumexp per query and the attention's output (which the
+math path does not keep) counted in their place.
 
 Each saved tensor is also attributed to the block running when it was saved (the blocks that
 activation checkpointing wraps, training/sharding.py), so one forward pass answers both what a
@@ -103,6 +104,7 @@ class _MathAttention(TorchDispatchMode):
         self.matrices: list[Tensor] = []  # held, so no other tensor reuses their storages meanwhile
         self.keys: set[int] = set()
         self.logsumexp_bytes: dict[int, int] = {}  # region -> bytes
+        self.outputs: list[tuple[Tensor, int]] = []  # (attention output, region): a fused kernel keeps it
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
@@ -113,6 +115,8 @@ class _MathAttention(TorchDispatchMode):
         elif func is aten.native_dropout.default and storage_key(args[0]) in self.keys:
             for tensor in out:
                 self._note(tensor)
+        elif func is aten.bmm.default and storage_key(args[0]) in self.keys:  # weights @ values
+            self.outputs.append((out, self.regions.current))
         return out
 
     def _note(self, tensor: Tensor) -> None:
@@ -140,6 +144,8 @@ def bytes_kept_for_backward(
     finally:
         regions.close()
     excluded |= attention.keys
+    for output, region in attention.outputs:
+        kept.setdefault(storage_key(output), (output.untyped_storage().nbytes(), region))
     outside = attention.logsumexp_bytes.get(OUTSIDE, 0)
     inside = [attention.logsumexp_bytes.get(call, 0) for call in range(regions.calls)]
     inputs_saved_inside = 0
