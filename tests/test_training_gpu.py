@@ -20,8 +20,9 @@ from .conftest import ROOT
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 
-def stage(name: str):
-    graph = load_graph(ROOT / "configs/tiny.yaml", ["data.train_size=64", "data.batch_size=16", "data.image_size=64"])
+def stage(name: str, overrides: tuple[str, ...] = ()):
+    settings = ["data.train_size=64", "data.batch_size=16", "data.image_size=64", *overrides]
+    graph = load_graph(ROOT / "configs/tiny.yaml", settings)
     components = build(graph)
     encoder = components.encoder.cuda()
     modules = {
@@ -38,9 +39,12 @@ def stage(name: str):
     return module, data
 
 
-@pytest.mark.parametrize("name", ["prior", "decoder", "upsampler"])
-def test_a_device_fed_step_makes_no_host_sync(name):
-    module, data = stage(name)
+@pytest.mark.parametrize("name, overrides", [
+    ("prior", ()), ("decoder", ()), ("upsampler", ()),
+    ("upsampler", ("upsamplers.0.degradation=bsr",)),  # blur, resize, noise and JPEG, all on the device
+])
+def test_a_device_fed_step_makes_no_host_sync(name, overrides):
+    module, data = stage(name, overrides)
     data.setup("fit")
     optimizer = torch.optim.AdamW(module.component.parameters(), lr=1e-4, fused=True)
     ema = EMA(0.99)
