@@ -4,14 +4,14 @@ Measured by `torch.autograd.graph.saved_tensors_hooks` during the forward pass: 
 operation saves for its gradient is seen once, and each storage counts once however many
 operations save a view of it. The module's own weights and buffers are left out (they are model
 state, counted apart). It counts the same on a real device and on tensors without data, which
-is how tests check the pretend GPU against a real run (on the math path, below).
+is how tests check the pretend GPU against a real run.
 
 Attention is counted as a GPU runs it. On tensors without data, `F.scaled_dot_product_attention`
-runs PyTorch's math path, which keeps the whole attention matrix (queries x keys per head); on
-a GPU a fused kernel (flash or memory-efficient attention) keeps q, k, v, the output and one
-float32 logsumexp per query instead. The math path's matrices (the output of its softmax, and of the
-dropout on it) are left out, and a logsumexp per query and the attention's output (which the
-math path does not keep) counted in their place.
+runs PyTorch's math path, which keeps the whole attention matrix (queries x keys per head); a
+fused kernel (flash or memory-efficient attention on a GPU, flash on a CPU) keeps q, k, v, the
+output and one float32 logsumexp per query instead. The math path's matrices (the output of its
+softmax, and of the dropout on it) are left out, and a logsumexp per query and the attention's
+output (which the math path does not keep) counted in their place.
 
 Each saved tensor is also attributed to the block running when it was saved (the blocks that
 activation checkpointing wraps, training/sharding.py), so one forward pass answers both what a
