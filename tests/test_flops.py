@@ -60,3 +60,22 @@ def test_an_operation_without_a_backward_rule_is_refused():
     with pytest.raises(NotImplementedError, match="no rule for the backward FLOPs of aten._scaled_dot_product_efficient_attention"):
         with StepFlopsFromForward():
             torch.ops.aten._scaled_dot_product_efficient_attention(q, q, q, None, True)
+
+
+def test_attention_is_counted_as_a_fused_kernel_runs_it_on_the_cpu_and_without_data():
+    """The CPU's fused kernel, which the counter knows no formula for, is counted as the GPU's are
+    (the backward computes the scores again); so is the math path run without data."""
+    import torch.nn.functional as F
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    q, k, v = (torch.randn(2, 4, 16, 8, requires_grad=True) for _ in range(3))
+    forward = 4 * 2 * 4 * 16 * 16 * 8  # two products of 2 B H L S D
+    with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
+        assert train_step_flops(lambda: F.scaled_dot_product_attention(q, k, v).sum()) == forward * 7 // 2
+
+    counter = StepFlopsFromForward()
+    with torch.device("meta"):
+        fake = [torch.empty(2, 4, 16, 8, requires_grad=True) for _ in range(3)]
+    with counter:
+        F.scaled_dot_product_attention(*fake)
+    assert counter.total == forward * 7 // 2
