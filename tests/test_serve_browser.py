@@ -90,6 +90,18 @@ def paint_stroke(page, canvas) -> None:
     page.mouse.up()
 
 
+def set_slider(page, elem_id: str, value: int) -> None:
+    """Type `value` into a slider's number box and wait until the slider itself holds it: the page
+    sends a slider's committed value, and a click right after typing can beat the commit."""
+    box = page.locator(f"#{elem_id} input[type=number]")
+    box.fill(str(value))
+    box.press("Enter")
+    page.wait_for_function(
+        "([id, value]) => document.querySelector(`#${id} input[type=range]`).value === value",
+        arg=[elem_id, str(value)], timeout=WAIT_MS,
+    )
+
+
 def expect_message(page, text: str) -> None:
     page.get_by_text(text, exact=False).first.wait_for(state="visible")
 
@@ -132,8 +144,7 @@ def test_the_page_generates_edits_and_reports_bad_input(browser_page, tmp_path):
     # Variations of the generated image.
     page.locator("#send-to-vary-tab").click()
     page.locator("#vary-image img").first.wait_for()
-    page.locator("#vary-count input[type=number]").fill("2")
-    page.locator("#vary-count input[type=number]").press("Enter")
+    set_slider(page, "vary-count", 2)
     page.locator("#vary-button").click()
     page.locator("#vary-gallery img").nth(1).wait_for()
     _, varied = image_bytes(page, "#vary-gallery")
@@ -145,8 +156,7 @@ def test_the_page_generates_edits_and_reports_bad_input(browser_page, tmp_path):
     page.get_by_label("two prompts").check()
     page.locator("#interpolate-prompt-a textarea").fill("red heart")
     page.locator("#interpolate-prompt-b textarea").fill("grinning face")
-    page.locator("#interpolate-frames input[type=number]").fill("3")
-    page.locator("#interpolate-frames input[type=number]").press("Enter")
+    set_slider(page, "interpolate-frames", 3)
     page.locator("#interpolate-button").click()
     page.locator("#interpolate-gallery img").nth(2).wait_for()
     page.locator("#interpolate-gif a").first.wait_for()
@@ -158,8 +168,7 @@ def test_the_page_generates_edits_and_reports_bad_input(browser_page, tmp_path):
     page.locator("#textdiff-image img").first.wait_for()
     page.locator("#textdiff-from textarea").fill("red heart")
     page.locator("#textdiff-to textarea").fill("blue heart")
-    page.locator("#textdiff-frames input[type=number]").fill("2")
-    page.locator("#textdiff-frames input[type=number]").press("Enter")
+    set_slider(page, "textdiff-frames", 2)
     page.locator("#textdiff-button").click()
     page.locator("#textdiff-gallery img").nth(1).wait_for()
     screenshot(page, "text-diff", tmp_path)
