@@ -186,4 +186,3 @@ def test_layout_errors_name_the_fix():
 def test_train_command_knows_the_decoder_and_upsampler_stages():
     assert STAGES["decoder"] == ("unclip_core.training.decoder", "train_decoder")
     assert STAGES["upsampler"] == ("unclip_core.training.upsampler", "train_upsampler")
-

@@ -85,7 +85,8 @@ def jpeg_round_trip(x: Tensor, quality: Tensor) -> Tensor:
     # the tables do), padded by edge replication to whole 16x16 macroblocks as encoders do. Every
     # plane is rounded where a codec stores it as 8-bit samples.
     pixels = ((x.float().clamp(-1, 1) + 1) * 127.5).round()
-    pixels = F.pad(pixels, (0, -w % 16, 0, -h % 16), mode="replicate")
+    if h % 16 or w % 16:  # else no copy of the batch
+        pixels = F.pad(pixels, (0, -w % 16, 0, -h % 16), mode="replicate")
     # Cb and Cr come out centred on 0, where the DCT wants them; Y is shifted there.
     ycbcr = torch.einsum("oc,bchw->bohw", to_ycbcr, pixels).round()
     table = quantization_tables(quality.to(x.device), tables)
