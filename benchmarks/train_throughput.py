@@ -6,6 +6,7 @@
     python benchmarks/train_throughput.py --device cuda --scale 1 2 4 --stages decoder
     python benchmarks/train_throughput.py --set decoder.channels=64   # another size of the graph
     python benchmarks/train_throughput.py --device cuda --stages decoder --paths device --strategy ddp fsdp --activation-checkpointing
+    python benchmarks/train_throughput.py --device cuda --stages decoder upsampler --paths device --contiguous
 
 Each (stage, path) trains with the stage's real Lightning Trainer (EMA, checkpoint callback,
 logging) for --warmup + --steps steps; only the last --steps are timed, and each row keeps the
@@ -22,7 +23,9 @@ gathers batches there, and computes the frozen encoder's outputs once (prior, de
 the same step code otherwise (plus --compile, on `device` only).
 `--strategy ddp fsdp` measures each stage under each of Lightning's strategies as `unclip train`
 sets them up (FSDP shards each block; on one GPU it measures what sharding costs, not what it
-saves), and `--activation-checkpointing` adds rows that recompute every block in the backward pass.
+saves), `--activation-checkpointing` adds rows that recompute every block in the backward pass,
+and `--contiguous` adds rows of the UNet stages in NCHW (`train.<stage>.channels_last=false`;
+channels_last is their default on GPUs; a CPU step runs NCHW either way).
 Results go to benchmarks/results/train_throughput_<device>.json, one file per device; a run
 replaces the rows it measured and keeps the others, so stages can be measured separately.
 """
@@ -128,15 +131,18 @@ class StepClock(L.Callback):
         self._last_end = self.end = now
 
 
-def graph_for(args, stage: str, path: str, scale: int, tmp: Path, strategy: str | None = None, checkpointing: bool = False):
+def graph_for(args, stage: str, path: str, scale: int, tmp: Path, strategy: str | None = None, checkpointing: bool = False,
+              channels_last: bool = True):
     overrides = [
-        f"run_dir={tmp / f'{stage}-{path}-{scale}-{strategy}-{checkpointing}'}", f"trainer.max_steps={args.warmup + args.steps + args.profile}",
+        f"run_dir={tmp / f'{stage}-{path}-{scale}-{strategy}-{checkpointing}-{channels_last}'}",
+        f"trainer.max_steps={args.warmup + args.steps + args.profile}",
         "trainer.logger=false", "trainer.limit_val_batches=0", "trainer.num_sanity_val_steps=0",
         f"trainer.accelerator={'gpu' if args.device == 'cuda' else 'cpu'}", "trainer.devices=1",
         "trainer.precision=auto", "trainer.enable_model_summary=false", "trainer.enable_progress_bar=false",
         f"train.{stage}.feed={path}",
         f"train.{stage}.compile={args.compile if args.compile and path == 'device' else 'false'}",
         f"train.{stage}.activation_checkpointing={str(checkpointing).lower()}",
+        *([] if channels_last else [f"train.{stage}.channels_last=false"]),
         *([f"trainer.strategy={strategy}"] if strategy else []),
         *args.overrides,
     ]
@@ -182,8 +188,8 @@ def flops_per_image(module: L.LightningModule, batch: dict, device: torch.device
 
 
 def measure(args, stage: str, path: str, scale: int, device: torch.device, peak: float, tmp: Path,
-            strategy: str | None = None, checkpointing: bool = False) -> dict:
-    graph = graph_for(args, stage, path, scale, tmp, strategy, checkpointing)
+            strategy: str | None = None, checkpointing: bool = False, channels_last: bool = True) -> dict:
+    graph = graph_for(args, stage, path, scale, tmp, strategy, checkpointing, channels_last)
     L.seed_everything(graph.seed, verbose=False)
     pipeline = load_run_pipeline(graph)
     module, tokenizer = stage_module(graph, stage, pipeline)
@@ -217,6 +223,7 @@ def measure(args, stage: str, path: str, scale: int, device: torch.device, peak:
         "stage": stage, "path": path, "scale": scale, "batch": batch_size,
         "compile": compile_label(getattr(graph.train, stage).compile),
         "strategy": strategy or "auto", "activation_checkpointing": checkpointing,
+        "channels_last": module.uses_channels_last(),  # the layout the step ran in
         "images_per_s": round(images_per_s, 3), "gflop_per_image": round(gflop, 3),
         "tflops": round(tflops, 4), "mfu_percent": round(100 * tflops / peak, 2),
         "data_share_percent": round(100 * clock.waiting / seconds, 2),
@@ -245,6 +252,8 @@ def main() -> None:
                         help="trainer.strategy for each row (default: the graph's)")
     parser.add_argument("--activation-checkpointing", action="store_true",
                         help="also measure every row with train.<stage>.activation_checkpointing=true")
+    parser.add_argument("--contiguous", action="store_true",
+                        help="also measure the UNet stages with train.<stage>.channels_last=false (NCHW on a GPU)")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="profile N steps after the timed ones: device busy share and time by kind of kernel (step_profile.py)")
     parser.add_argument("--rounds", type=int, default=None, help="measurements per row, the fastest kept (default 2 on a CPU, 1 on a GPU)")
@@ -258,6 +267,8 @@ def main() -> None:
     args.rounds = args.rounds or (2 if on_cpu else 1)
     if args.profile < 0:
         parser.error(f"--profile {args.profile}: give a number of steps, 0 for none")
+    if args.contiguous and device.type != "cuda":
+        parser.error("--contiguous compares the UNets' layouts on a GPU (--device cuda); a CPU step runs NCHW either way")
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
@@ -270,8 +281,11 @@ def main() -> None:
             for scale in (args.scale if stage in ("decoder", "upsampler") else [1]):
                 # Paths alternate round by round, and each keeps its fastest round: on a shared
                 # machine, load that comes and goes then hits both paths alike.
-                variants = [(path, strategy, checkpointing) for path in args.paths for strategy in (args.strategy or [None])
-                            for checkpointing in ((False, True) if args.activation_checkpointing else (False,))]
+                layouts = (True, False) if args.contiguous and stage in ("decoder", "upsampler") else (True,)
+                variants = [(path, strategy, checkpointing, channels_last)
+                            for path in args.paths for strategy in (args.strategy or [None])
+                            for checkpointing in ((False, True) if args.activation_checkpointing else (False,))
+                            for channels_last in layouts]
                 best: dict[tuple, dict] = {}
                 for _ in range(args.rounds):
                     for variant in variants:
@@ -304,18 +318,21 @@ def compile_label(setting) -> bool | str:
 
 
 def save(args, device: torch.device, peak: float, peak_source: str, rows: list[dict]) -> None:
-    """Merge `rows` into the device's results file: rows of (stage, path, scale, compile) measured
-    now replace earlier ones, so stages may be measured in separate runs."""
+    """Merge `rows` into the device's results file: rows of (stage, path, scale, compile, strategy,
+    checkpointing, layout) measured now replace earlier ones, so stages may be measured in separate runs."""
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu-{platform.machine()}"
     out = args.out or RESULTS / f"train_throughput_{re.sub(r'[^a-z0-9]+', '_', name.lower()).strip('_')}.json"
+    # Rows from before the layout was recorded ran the UNet stages channels_last on a GPU.
+    layout = lambda row: row.get("channels_last", device.type == "cuda" and row["stage"] in ("decoder", "upsampler"))  # noqa: E731
     key = lambda row: (row["stage"], row["path"], row["scale"], row["compile"],  # noqa: E731
-                       row.get("strategy", "auto"), row.get("activation_checkpointing", False))
+                       row.get("strategy", "auto"), row.get("activation_checkpointing", False), layout(row))
     kept = json.loads(out.read_text())["results"] if out.is_file() else []
     fresh = {key(row) for row in rows}
     merged = [row for row in kept if key(row) not in fresh] + rows
     order = {stage: i for i, stage in enumerate(STAGES)}
     merged.sort(key=lambda row: (order[row["stage"]], row["scale"], str(row["compile"]), row.get("strategy", "auto"),
-                                 row.get("activation_checkpointing", False), row["path"] != "loader"))
+                                 row.get("activation_checkpointing", False), not layout(row),
+                                 row["path"] != "loader"))
     settings = {"config": args.config, "overrides": args.overrides, "steps": args.steps, "warmup": args.warmup, "rounds": args.rounds,
                 "peak_tflops": round(peak, 4), "peak_source": peak_source,
                 "precision": auto_precision("gpu" if device.type == "cuda" else "cpu")}

@@ -14,6 +14,9 @@
 #                      (benchmarks/jpeg_degradation.py)
 #   attention.json     the UNet steps with attention on fused kernels against the math path
 #                      (benchmarks/attention_kernels.py)
+#   layout.json        the UNet stages eager in channels_last (the default on GPUs) against NCHW
+#                      (train.<stage>.channels_last=false), profiled: CUDA's group norm takes
+#                      NCHW only, so channels_last pays layout copies around every norm
 #
 #   scripts/measure_gpu.sh OUT [KEY=VALUE ...]     (graph overrides for every part)
 #
@@ -22,14 +25,14 @@
 # soon as they are measured. A part's output is in OUT/<part>.log; the last line of the script's
 # own output says how many parts did not finish (its exit status is that number, 0 when all did).
 # From the environment: PARTS (which run, in this order; default "eager compiled strategies
-# summary jpeg attention"), CONFIG (configs/emoji.yaml), DEVICE (cuda), BATCH (512), STEPS (30),
+# summary jpeg attention layout"), CONFIG (configs/emoji.yaml), DEVICE (cuda), BATCH (512), STEPS (30),
 # WARMUP (10), PATHS ("device"; "loader device" adds the DataLoader feed), PROFILE (5 steps; 0:
 # none), PYTHON, UNCLIP.
 set -uo pipefail
 [ $# -ge 1 ] || { echo "usage: scripts/measure_gpu.sh OUT [KEY=VALUE ...]" >&2; exit 2; }
 OUT=$1
 shift
-PARTS=${PARTS:-eager compiled strategies summary jpeg attention}
+PARTS=${PARTS:-eager compiled strategies summary jpeg attention layout}
 CONFIG=${CONFIG:-configs/emoji.yaml}
 DEVICE=${DEVICE:-cuda}
 BATCH=${BATCH:-512}
@@ -43,8 +46,8 @@ LIMIT_FACTOR=${LIMIT_FACTOR:-1}
 [[ $LIMIT_FACTOR =~ ^[1-9][0-9]*$ ]] || { echo "LIMIT_FACTOR must be a whole number of at least 1, got '$LIMIT_FACTOR'" >&2; exit 2; }
 [[ $PROFILE =~ ^[0-9]+$ ]] || { echo "PROFILE must be a number of steps (0 for none), got '$PROFILE'" >&2; exit 2; }
 for name in $PARTS; do
-  case $name in eager|compiled|strategies|summary|jpeg|attention) ;;
-    *) echo "PARTS: '$name' is not a part (eager, compiled, strategies, summary, jpeg, attention)" >&2; exit 2;; esac
+  case $name in eager|compiled|strategies|summary|jpeg|attention|layout) ;;
+    *) echo "PARTS: '$name' is not a part (eager, compiled, strategies, summary, jpeg, attention, layout)" >&2; exit 2;; esac
 done
 $UNCLIP config show --config "$CONFIG" "$@" >/dev/null || exit 2  # a wrong override: one line, before anything runs
 mkdir -p "$OUT"
@@ -84,6 +87,8 @@ for name in $PARTS; do
     jpeg) run_part jpeg 30 "$PYTHON" benchmarks/jpeg_degradation.py --device "$DEVICE" --out "$OUT/jpeg.json" ;;
     attention) run_part attention 60 "$PYTHON" benchmarks/attention_kernels.py --config "$CONFIG" --device "$DEVICE" \
                  --batch "$BATCH" --steps 10 --warmup 3 "${sets[@]}" --out "$OUT/attention.json" ;;
+    layout) run_part layout 90 "${bench[@]}" --batch "$BATCH" --paths device --stages decoder upsampler --contiguous \
+              --profile "$PROFILE" --out "$OUT/layout.json" ;;
   esac
 done
 echo "$unfinished of $parts parts did not finish"

@@ -23,7 +23,7 @@ def measure(out: Path, *overrides: str, **env: str) -> subprocess.CompletedProce
 
 
 @pytest.mark.parametrize("overrides, env, message", [
-    ((), {"PARTS": "eager speed"}, "PARTS: 'speed' is not a part (eager, compiled, strategies, summary, jpeg, attention)"),
+    ((), {"PARTS": "eager speed"}, "PARTS: 'speed' is not a part (eager, compiled, strategies, summary, jpeg, attention, layout)"),
     ((), {"LIMIT_FACTOR": "0"}, "LIMIT_FACTOR must be a whole number of at least 1, got '0'"),
     ((), {"PROFILE": "five"}, "PROFILE must be a number of steps (0 for none), got 'five'"),
     (("decoder.chanels=16",), {}, "error: unknown key 'decoder.chanels' (did you mean 'channels'?)"),

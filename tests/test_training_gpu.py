@@ -121,3 +121,16 @@ def test_the_summary_s_activation_memory_is_what_a_gpu_forward_leaves_allocated(
     del loss
     counted = measure_stage(summary_stage, 16, torch.bfloat16).plain_activation_bytes
     assert counted == pytest.approx(kept, rel=0.15), (counted, kept)
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_a_unet_stage_trains_in_the_layout_its_settings_name(channels_last):
+    """`train.<stage>.channels_last` decides the layout of a UNet's weights and images on a GPU."""
+    module, data = stage("decoder", (f"train.decoder.channels_last={str(channels_last).lower()}",))
+    module.on_fit_start()
+    data.setup("fit")
+    images = module.images(next(iter(data.train_dataloader())))
+    conv = next(m for m in module.component.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3))
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    assert module.uses_channels_last() is channels_last
+    assert images.is_contiguous(memory_format=layout) and conv.weight.is_contiguous(memory_format=layout)

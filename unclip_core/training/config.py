@@ -47,6 +47,9 @@ class StageConfig(BaseModel):
         False, description="Recompute each block's activations in the backward pass instead of keeping them: less memory, more compute.",
     )
     feed: Feed = Field("auto", description="auto, device (split held on the training device) or loader (DataLoader).")
+    channels_last: bool = Field(
+        True, description="UNet stages on a GPU: weights and images in channels_last (NHWC), the layout tensor-core convolutions read; false keeps NCHW. Stages without convolutions ignore it.",
+    )
 
     @field_validator("compile", mode="before")
     @classmethod

@@ -26,7 +26,8 @@ from .sharding import ShardedDataParallel, checkpoint_blocks, gather_into, shard
 class StageModule(L.LightningModule):
     """Trains `component`; `encoder`, when given, is frozen (no gradients, always in eval mode)."""
 
-    # UNet stages set this: 4-d activations in channels_last run faster convolutions on GPUs.
+    # UNet stages set this: 4-d activations in channels_last run faster convolutions on GPUs
+    # (unless the stage's `train.<stage>.channels_last` turns it off).
     channels_last: bool = False
     # The stage's key under the graph's `train:` section, for messages that name a setting.
     stage: str = "stage"
@@ -96,7 +97,7 @@ class StageModule(L.LightningModule):
     def images(self, batch: dict[str, Any]) -> Tensor:
         """The batch's images as float32 in [-1, 1], on this module's device."""
         images = to_float_images(batch["image"].to(self.device, non_blocking=True))
-        return images.contiguous(memory_format=torch.channels_last) if self._use_channels_last() else images
+        return images.contiguous(memory_format=torch.channels_last) if self.uses_channels_last() else images
 
     def tokens(self, batch: dict[str, Any]) -> Tensor:
         """Caption tokens: gathered on the device already, or tokenized here from the strings."""
@@ -125,8 +126,8 @@ class StageModule(L.LightningModule):
         }
 
     # ---- setup --------------------------------------------------------------------------
-    def _use_channels_last(self) -> bool:
-        return self.channels_last and self.device.type == "cuda"
+    def uses_channels_last(self) -> bool:
+        return self.channels_last and self.settings.channels_last and self.device.type == "cuda"
 
     def configure_model(self) -> None:
         """Activation checkpointing (`train.<stage>.activation_checkpointing`), and under
@@ -157,7 +158,7 @@ class StageModule(L.LightningModule):
             # each draws its own noise and timesteps, or the processes would noise their halves
             # of the global batch identically. (After DDP's broadcast of rank 0's weights.)
             torch.manual_seed(torch.initial_seed() + trainer.global_rank)
-        if self._use_channels_last() and self._unsharded is None:  # FSDP keeps its shards as it made them
+        if self.uses_channels_last() and self._unsharded is None:  # FSDP keeps its shards as it made them
             self.component.to(memory_format=torch.channels_last)
 
     def configure_optimizers(self):
