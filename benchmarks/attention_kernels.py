@@ -23,8 +23,6 @@ from common import print_table, setup_device, timed, write_json
 from unclip_core.graph import build, load_graph
 from unclip_core.plugins import get_registry
 from unclip_core.summary.stages import graph_stages
-from unclip_core.training.decoder import DecoderModule
-from unclip_core.training.upsampler import UpsamplerModule
 
 KERNELS = {
     "math": [SDPBackend.MATH],
@@ -48,14 +46,11 @@ def main() -> None:
     graph = load_graph(args.config, args.overrides)
     torch.manual_seed(graph.seed)
     components = build(graph)  # freshly initialised weights: speed does not depend on training
-    unets = {"decoder": DecoderModule(components.decoder, components.encoder, graph.train.decoder)}
-    for index, upsampler in enumerate(components.upsamplers):
-        unets[f"upsampler_{index}"] = UpsamplerModule(upsampler, graph.train.for_stage(f"upsampler_{index}"))
     rows = []
     for stage in graph_stages(graph, get_registry()):
-        if stage.name not in unets:
+        if stage.name in ("clip", "prior"):  # the UNets only: the decoder and the upsamplers
             continue
-        module = unets[stage.name].to(device).train()
+        module = stage.module(components).to(device).train()
         if stage.step_skips_frozen_encoder:
             module.encoder = None  # its outputs come in the batch, as on the device-held path
         batch = stage.batch(module, args.batch, device)

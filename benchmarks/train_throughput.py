@@ -49,13 +49,10 @@ import torch.nn.functional as F
 from unclip_core.flops import train_step_flops
 from unclip_core.graph import build_node, load_graph
 from unclip_core.plugins import get_registry
-from unclip_core.training.clip import CLIPModule
+from unclip_core.summary.stages import graph_stages
 from unclip_core.training.data import DeviceDataModule, PairDataModule
-from unclip_core.training.decoder import DecoderModule
-from unclip_core.training.prior import PriorModule
 from unclip_core.training.stages import load_run_pipeline
 from unclip_core.training.trainer import auto_precision, make_trainer
-from unclip_core.training.upsampler import UpsamplerModule
 
 from common import print_table, synchronize, write_json  # benchmarks/common.py
 from step_profile import StepProfiler  # benchmarks/step_profile.py
@@ -163,16 +160,12 @@ def widened_graph(config: str, overrides: list[str], scale: int):
 
 
 def stage_module(graph, stage: str, pipeline) -> tuple[L.LightningModule, object]:
-    """The stage's LightningModule (as `unclip train <stage>` builds it) and its tokenizer."""
-    encoder = pipeline.components.encoder
-    settings = getattr(graph.train, stage)
-    if stage == "clip":
-        return CLIPModule(encoder, settings), encoder.tokenize
-    if stage == "prior":
-        return PriorModule(pipeline.components.prior, settings, encoder=encoder, seed=graph.seed), encoder.tokenize
-    if stage == "decoder":
-        return DecoderModule(pipeline.components.decoder, encoder, settings), encoder.tokenize
-    return UpsamplerModule(pipeline.components.upsamplers[0], settings), None
+    """The stage's LightningModule (as `unclip train <stage>` builds it) and its tokenizer;
+    `upsampler` is the first upsampler."""
+    name = "upsampler_0" if stage == "upsampler" else stage
+    [training_stage] = [s for s in graph_stages(graph, get_registry()) if s.name == name]
+    tokenizer = None if stage == "upsampler" else pipeline.components.encoder.tokenize
+    return training_stage.module(pipeline.components), tokenizer
 
 
 def flops_per_image(module: L.LightningModule, batch: dict, device: torch.device) -> float:

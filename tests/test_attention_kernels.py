@@ -10,10 +10,6 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from unclip_core.graph import build, load_graph
 from unclip_core.plugins import get_registry
 from unclip_core.summary import graph_stages
-from unclip_core.training.clip import CLIPModule
-from unclip_core.training.decoder import DecoderModule
-from unclip_core.training.prior import PriorModule
-from unclip_core.training.upsampler import UpsamplerModule
 from unclip_plugins.unet.blocks import AttentionBlock
 
 GRAPH = "configs/tiny.yaml"
@@ -23,14 +19,8 @@ def stage_module(name: str):
     graph = load_graph(GRAPH)
     torch.manual_seed(0)
     components = build(graph)
-    modules = {
-        "clip": lambda: CLIPModule(components.encoder, graph.train.clip),
-        "prior": lambda: PriorModule(components.prior, graph.train.prior, encoder=components.encoder, seed=0),
-        "decoder": lambda: DecoderModule(components.decoder, components.encoder, graph.train.decoder),
-        "upsampler_0": lambda: UpsamplerModule(components.upsamplers[0], graph.train.for_stage("upsampler_0")),
-    }
     [stage] = [s for s in graph_stages(graph, get_registry()) if s.name == name]
-    return stage, modules[name]().train()
+    return stage, stage.module(components).train()
 
 
 @pytest.mark.parametrize("name", ["clip", "prior", "decoder", "upsampler_0"])

@@ -19,7 +19,6 @@ from unclip_core.flops import train_step_flops  # noqa: E402
 from unclip_core.graph import build, load_graph  # noqa: E402
 from unclip_core.plugins import get_registry  # noqa: E402
 from unclip_core.summary.stages import graph_stages  # noqa: E402
-from unclip_core.training.decoder import DecoderModule  # noqa: E402
 
 PEAK, BANDWIDTH = 1e15, 4e12
 
@@ -77,7 +76,7 @@ def test_a_fake_step_at_any_batch_counts_the_flops_of_a_real_step():
     costs, trainable = step_costs(decoder, 512, PEAK, BANDWIDTH)
 
     components = build(graph)  # the same stage with real weights
-    module = DecoderModule(components.decoder, components.encoder, graph.train.decoder).train()
+    module = decoder.module(components).train()
     batch = decoder.batch(module, 4, torch.device("cpu"))
     with sdpa_kernel(SDPBackend.FLASH_ATTENTION):  # the fused kernel, as on a GPU (not the math path)
         real = train_step_flops(lambda: module.step_loss(batch))

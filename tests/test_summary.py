@@ -17,9 +17,7 @@ from unclip_core.plugins import get_registry
 from unclip_core.summary import graph_stages, measure_stage
 from unclip_core.summary.saved_tensors import bytes_kept_for_backward
 from unclip_core.summary.side_by_side import run_side_by_side
-from unclip_core.training.decoder import DecoderModule
 from unclip_core.training.sharding import blocks, checkpoint_blocks
-from unclip_core.training.upsampler import UpsamplerModule
 
 from .conftest import ROOT
 
@@ -106,11 +104,7 @@ def test_pretend_gpu_counts_what_a_real_run_does(name):
     torch.manual_seed(0)
     real = build(graph)
     stage = stage_named(graph, name)
-    if name == "decoder":
-        module = DecoderModule(real.decoder, real.encoder, graph.train.decoder)
-    else:
-        module = UpsamplerModule(real.upsamplers[0], graph.train.upsampler)
-    module.train()
+    module = stage.module(real).train()
     batch = {key: torch.zeros_like(value) for key, value in stage.batch(module, 2, torch.device("cpu")).items()}
     # Without data the summary's step runs attention on the math path and counts it as a fused
     # kernel runs it (flops.py, saved_tensors.py); the real step runs the CPU's fused kernel.
@@ -145,9 +139,9 @@ def test_a_checkpointed_step_keeps_what_the_summary_says_outside_the_recomputed_
     tensor to the block running when it was saved. (The block being recomputed adds its insides.)"""
     graph = load_graph(TINY)
     torch.manual_seed(0)
-    module = UpsamplerModule(build(graph).upsamplers[0], graph.train.upsampler).train()
-    batch = {key: torch.zeros_like(value) for key, value in
-             stage_named(graph, "upsampler_0").batch(module, 2, torch.device("cpu")).items()}
+    stage = stage_named(graph, "upsampler_0")
+    module = stage.module(build(graph)).train()
+    batch = {key: torch.zeros_like(value) for key, value in stage.batch(module, 2, torch.device("cpu")).items()}
     state = [*module.parameters(), *module.buffers()]
     kept = bytes_kept_for_backward(lambda: module.step_loss(batch), state, blocks(module.component))
     assert kept.plain == bytes_kept_for_backward(lambda: module.step_loss(batch), state).plain

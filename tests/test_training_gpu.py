@@ -9,11 +9,9 @@ import torch
 
 from unclip_core.graph import build, build_node, load_graph
 from unclip_core.plugins import get_registry
+from unclip_core.summary import graph_stages, measure_stage
 from unclip_core.training.data import DeviceDataModule
-from unclip_core.training.decoder import DecoderModule
 from unclip_core.training.ema import EMA
-from unclip_core.training.prior import PriorModule
-from unclip_core.training.upsampler import UpsamplerModule
 
 from .conftest import ROOT
 
@@ -24,14 +22,9 @@ def stage(name: str, overrides: tuple[str, ...] = ()):
     settings = ["data.train_size=64", "data.batch_size=16", "data.image_size=64", *overrides]
     graph = load_graph(ROOT / "configs/tiny.yaml", settings)
     components = build(graph)
-    encoder = components.encoder.cuda()
-    modules = {
-        "prior": lambda: PriorModule(components.prior, graph.train.prior, encoder=encoder),
-        "decoder": lambda: DecoderModule(components.decoder, encoder, graph.train.decoder),
-        "upsampler": lambda: UpsamplerModule(components.upsamplers[0], graph.train.upsampler),
-    }
-    module = modules[name]().cuda()
-    tokenizer = None if name == "upsampler" else encoder.tokenize
+    [training_stage] = [s for s in graph_stages(graph, get_registry()) if s.name == name]
+    module = training_stage.module(components).cuda()
+    tokenizer = None if name.startswith("upsampler") else components.encoder.tokenize
     data = DeviceDataModule(build_node(graph.data, get_registry()), tokenizer=tokenizer, device="cuda")
     if name == "prior":
         module.fit_statistics(data.statistics_batches(), items=64)
@@ -40,8 +33,8 @@ def stage(name: str, overrides: tuple[str, ...] = ()):
 
 
 @pytest.mark.parametrize("name, overrides", [
-    ("prior", ()), ("decoder", ()), ("upsampler", ()),
-    ("upsampler", ("upsamplers.0.degradation=bsr",)),  # blur, resize, noise and JPEG, all on the device
+    ("prior", ()), ("decoder", ()), ("upsampler_0", ()),
+    ("upsampler_0", ("upsamplers.0.degradation=bsr",)),  # blur, resize, noise and JPEG, all on the device
 ])
 def test_a_device_fed_step_makes_no_host_sync(name, overrides):
     module, data = stage(name, overrides)
@@ -95,16 +88,9 @@ def test_the_summary_s_activation_memory_is_what_a_gpu_forward_leaves_allocated(
     """What a bf16 forward pass on a GPU leaves allocated (what autograd keeps for the backward
     pass, autocast's bf16 weight copies among it) is what `unclip summary` counts on its
     pretend GPU, give or take the allocator's rounding."""
-    from unclip_core.summary import graph_stages, measure_stage
-
     graph = load_graph(ROOT / "configs/tiny.yaml")
     summary_stage = next(s for s in graph_stages(graph, get_registry()) if s.name == name)
-    components = build(graph)
-    if name == "decoder":
-        module = DecoderModule(components.decoder, components.encoder, graph.train.decoder)
-    else:
-        module = UpsamplerModule(components.upsamplers[0], graph.train.upsampler)
-    module = module.cuda().train()
+    module = summary_stage.module(build(graph)).cuda().train()
     batch = {key: torch.zeros_like(value) for key, value in summary_stage.batch(module, 16, torch.device("cuda")).items()}
 
     def forward():

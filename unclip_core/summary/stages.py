@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..graph import Graph, build_node, check_dimensions
+from ..graph import Components, Graph, build_node, check_dimensions
 from ..interfaces import EncoderSpec
 from ..registry import Registry
 from ..training.clip import CLIPModule
@@ -31,12 +31,15 @@ Batch = dict[str, Tensor]
 
 @dataclass(frozen=True)
 class Stage:
-    """One trainable stage: `build()` makes its module on the meta device (a fresh one per call),
-    `batch(module, n, device)` a training batch of n items for that module."""
+    """One trainable stage: `module(components)` is its training module around built components
+    (as `unclip train` makes it: with real weights, e.g. `build(graph)`'s), `build()` the same
+    around components on the meta device (a fresh one per call), and `batch(module, n, device)`
+    a training batch of n items for that module."""
 
     name: str
     settings_key: str  # its section under the graph's `train:` (train.upsampler_<i>, or the shared train.upsampler)
-    build: Callable[[], StageModule]
+    module: Callable[[Components], StageModule]
+    meta_components: Callable[[], Components]  # what `module` reads, built on the meta device
     batch: Callable[[StageModule, int, torch.device], Batch]
     detail: str = ""  # shown beside the name, e.g. an upsampler's sizes
     # For a stage holding the frozen encoder, whose batch carries the encoder's outputs: what the
@@ -46,6 +49,10 @@ class Stage:
     @property
     def step_skips_frozen_encoder(self) -> bool:
         return self.encoder_batch is not None
+
+    def build(self) -> StageModule:
+        """The stage's module on the meta device: shapes without memory."""
+        return self.module(self.meta_components())
 
 
 def graph_stages(graph: Graph, registry: Registry) -> list[Stage]:
@@ -70,51 +77,66 @@ def graph_stages(graph: Graph, registry: Registry) -> list[Stage]:
         check_dimensions(graph.decoder, spec, graph.encoder.type)
         stages.append(_decoder_stage(graph, registry, encoder, spec, data_size))
     for index, node in enumerate(graph.upsamplers):
-        stages.append(_upsampler_stage(graph, registry, index, node, data_size))
+        stages.append(_upsampler_stage(graph, registry, encoder, index, node, data_size))
     return stages
 
 
+# Each stage's meta components hold what its module reads: the encoder, and its own component
+# (every upsampler, for an upsampler stage, so that the module finds its own by index).
+
+
 def _clip_stage(graph: Graph, encoder, spec: EncoderSpec, size: int) -> Stage:
+    def module(components: Components) -> StageModule:
+        return CLIPModule(components.encoder, graph.train.clip)
+
     def batch(module: StageModule, n: int, device: torch.device) -> Batch:
         return {**_captioned_images(n, size, spec, device), "caption_id": torch.arange(n, device=device)}
 
-    return Stage("clip", "clip", lambda: CLIPModule(encoder(), graph.train.clip), batch)
+    return Stage("clip", "clip", module, lambda: Components(encoder=encoder()), batch)
 
 
 def _prior_stage(graph: Graph, registry: Registry, encoder, spec: EncoderSpec, size: int) -> Stage:
-    def build() -> StageModule:
-        prior = build_on_meta(build_node, graph.prior, registry, spec=spec)
-        return PriorModule(prior, graph.train.prior, encoder=encoder(), seed=graph.seed)
+    def module(components: Components) -> StageModule:
+        return PriorModule(components.prior, graph.train.prior, encoder=components.encoder, seed=graph.seed)
 
-    return Stage("prior", "prior", build, lambda module, n, device: encoder_outputs(n, spec, device),
+    def meta_components() -> Components:
+        return Components(encoder=encoder(), prior=build_on_meta(build_node, graph.prior, registry, spec=spec))
+
+    return Stage("prior", "prior", module, meta_components, lambda module, n, device: encoder_outputs(n, spec, device),
                  encoder_batch=lambda n, device: _captioned_images(n, size, spec, device))
 
 
 def _decoder_stage(graph: Graph, registry: Registry, encoder, spec: EncoderSpec, data_size: int | None) -> Stage:
-    def build() -> StageModule:
-        decoder = build_on_meta(build_node, graph.decoder, registry, spec=spec)
-        return DecoderModule(decoder, encoder(), graph.train.decoder)
+    def module(components: Components) -> StageModule:
+        return DecoderModule(components.decoder, components.encoder, graph.train.decoder)
+
+    def meta_components() -> Components:
+        return Components(encoder=encoder(), decoder=build_on_meta(build_node, graph.decoder, registry, spec=spec))
 
     def batch(module: StageModule, n: int, device: torch.device) -> Batch:
         size = data_size or module.component.image_size
         return {**_captioned_images(n, size, spec, device), **encoder_outputs(n, spec, device)}
 
-    return Stage("decoder", "decoder", build, batch,
+    return Stage("decoder", "decoder", module, meta_components, batch,
                  encoder_batch=lambda n, device: _captioned_images(n, data_size or spec.image_size, spec, device))
 
 
-def _upsampler_stage(graph: Graph, registry: Registry, index: int, node, data_size: int | None) -> Stage:
+def _upsampler_stage(graph: Graph, registry: Registry, encoder, index: int, node, data_size: int | None) -> Stage:
     name = f"upsampler_{index}"
 
-    def build() -> StageModule:
-        return UpsamplerModule(build_on_meta(build_node, node, registry), graph.train.for_stage(name))
+    def module(components: Components) -> StageModule:
+        return UpsamplerModule(components.upsamplers[index], graph.train.for_stage(name))
+
+    def meta_components() -> Components:
+        return Components(encoder=encoder(), upsamplers=[build_on_meta(build_node, n, registry) for n in graph.upsamplers])
 
     def batch(module: StageModule, n: int, device: torch.device) -> Batch:
         return {"image": _images(n, data_size or module.component.to_size, device)}
 
     # The sizes as graph.check_sizes reads them, for the stage's label.
     sizes = (getattr(node.config, "from_size", None), getattr(node.config, "to_size", None))
-    return Stage(name, graph.train.section_of(name), build, batch, f"{sizes[0]}->{sizes[1]}" if None not in sizes else "")
+    return Stage(name, graph.train.section_of(name), module, meta_components, batch,
+                 f"{sizes[0]}->{sizes[1]}" if None not in sizes else "")
 
 
 # Batches hold random values rather than none (torch.empty), so that on a real device a step on
