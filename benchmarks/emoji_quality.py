@@ -14,8 +14,11 @@ and val, ~3,800):
   border     mean value of the images' outermost 2 pixels, in [-1, 1]: emoji sit on white (1.0),
              so a generator that tints or grains its backgrounds scores lower
 
-Rows: the true images themselves (the ceiling of i2t; i2i is trivially 100%), the decoder fed
-the true z_i (an oracle prior: what the decoder and upsamplers lose), and each prior.
+Rows: the true images themselves (the ceiling of i2t; i2i is trivially 100%); for a model with
+upsamplers, the true images shrunk to the decoder's size (as its training data is) and put
+through the upsamplers (the ceiling of a decoder that drew exactly the true image, so what the
+decoder's resolution and the upsamplers lose); the decoder fed the true z_i (an oracle prior:
+what the decoder and upsamplers lose); and each prior.
 
 i2i top-1 and top-5 are also broken down by kind of emoji, which shows what a model misses:
 held-out emoji by what was held out (a new skin tone of an emoji trained in other tones, or a
@@ -45,7 +48,7 @@ import torch
 from unclip_core.errors import ConfigError
 from unclip_core.graph import Node, build_node
 from unclip_core.image_output import grid, save_image
-from unclip_core.images import to_pil
+from unclip_core.images import resize, to_pil
 from unclip_core.metrics import bootstrap_interval
 from unclip_core.pipeline import Pipeline
 from unclip_core.plugins import get_registry
@@ -159,6 +162,19 @@ def generate(pipe: Pipeline, prompts: list[str], z_i: torch.Tensor | None, seed:
     return torch.cat(out).cpu()
 
 
+@torch.no_grad()
+def upsample(pipe: Pipeline, images: torch.Tensor, seed: int, batch: int) -> torch.Tensor:
+    """`images` put through the model's upsamplers, as a decoder's output is."""
+    generator = torch.Generator(pipe.device).manual_seed(seed)
+    out = []
+    for i in range(0, len(images), batch):
+        x = images[i : i + batch].to(pipe.device)
+        for upsampler in pipe.components.upsamplers:
+            x = upsampler.sample(x, generator=generator)
+        out.append(x.float())
+    return torch.cat(out).cpu()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default=None, help="model name or pipeline folder (default: the default model)")
@@ -218,6 +234,10 @@ def main() -> None:
     print(f"{len(prompts)} {args.split} prompts x {args.samples} samples, ranked among {len(characters)} emoji (95% intervals over prompts)\n")
     print(f"{'':<34} {'i2i@1':^16} {'i2i@5':^16} {'i2t@5':^16} {'i2i@1 any tone':^16} {'median':>6} {'border':>6}")
     rows = [score("true images (ceiling)", images[targets], 0.0)]
+    if pipe.components.upsamplers:
+        t = time.time()
+        shrunk = resize(images[targets], pipe.components.decoder.image_size)
+        rows.append(score("true at decoder size, upsampled", upsample(pipe, shrunk, args.seed, args.batch), time.time() - t))
     if not args.no_oracle:
         t = time.time()
         oracle = draw(image_keys[targets])

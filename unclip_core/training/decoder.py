@@ -7,21 +7,14 @@ from typing import Any
 
 import lightning as L
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from ..graph import Graph
+from ..images import resize
 from ..interfaces import Decoder, Encoder, TextEncoding
 from .config import StageConfig
 from .stage_module import StageModule, precomputed_text
 from .stages import data_module, export_stage, fit_stage, load_run_pipeline, missing_section
-
-
-def resize_images(images: Tensor, size: int) -> Tensor:
-    """Square images at `size` (antialiased bicubic), clamped back into [-1, 1]."""
-    if images.shape[-1] == size and images.shape[-2] == size:
-        return images
-    return F.interpolate(images, size=(size, size), mode="bicubic", antialias=True, align_corners=False).clamp(-1, 1)
 
 
 class DecoderModule(StageModule):
@@ -42,7 +35,7 @@ class DecoderModule(StageModule):
         else:
             z_i = self.encoder.encode_image(images).float()
             text = self.encoder.encode_text(self.tokens(batch)).to(self.device, torch.float32)
-        return resize_images(images, self.component.image_size), z_i, text
+        return resize(images, self.component.image_size), z_i, text
 
     def frozen_features(self, batch: dict[str, Any]) -> dict[str, Tensor] | None:
         return self.encoder_features(batch) if "tokens" in batch else None

@@ -11,9 +11,9 @@ from torch import Tensor
 
 from ..errors import ConfigError
 from ..graph import Graph
+from ..images import resize
 from ..interfaces import Upsampler
 from .config import StageConfig
-from .decoder import resize_images
 from .stage_module import StageModule
 from .stages import data_module, export_stage, fit_stage, load_run_pipeline, missing_section
 
@@ -28,7 +28,7 @@ class UpsamplerModule(StageModule):
         super().__init__(upsampler, settings)
 
     def target_images(self, batch: dict[str, Any]) -> Tensor:
-        return resize_images(self.images(batch), self.component.to_size)
+        return resize(self.images(batch), self.component.to_size)
 
     def step_loss(self, batch: dict[str, Any]) -> Tensor:
         return self.component.loss(self.target_images(batch))
