@@ -8,10 +8,11 @@ prior rows are compared by each emoji's cos(predicted z_i, true z_i), provided b
 measured by the same CLIP (a cosine means something else in each CLIP's space; files that
 predate the CLIP's digest are taken as they are). For every row the two
 share, or the two rows named by --rows (e.g. 'prior: diffusion_prior' 'prior: ar_prior': two
-priors), and each measure (i2i top-1, i2i top-5, i2t top-5, i2i top-1 in any skin tone; or the
-cosine), it prints both values, their difference with a 95% paired bootstrap interval over the
-prompts, and on how many prompts each of the two did better (got right where the other did
-not; with several samples a prompt, more often; for the cosine, came closer). Pairing matters:
+priors), and each measure (i2i top-1, i2i top-5, i2t top-5, i2i top-1 in any skin tone, and the
+border where both runs kept it prompt by prompt; or the cosine), it prints both values, their
+difference with a 95% paired bootstrap interval over the prompts, and on how many prompts each
+of the two did better (got right where the other did not; with several samples a prompt, more
+often; for the cosine, came closer; for the border, whiter). Pairing matters:
 the prompts' own difficulty is shared by both runs and cancels, so a paired interval is
 narrower than the two runs' own intervals suggest.
 A difference whose interval holds 0 is reported as "no clear difference".
@@ -44,7 +45,8 @@ def load(path: str) -> dict:
         return {"model": settings["model"], "overrides": settings["overrides"], "split": settings["split"], "prompts": settings["emoji"],
                 "prompt_names": settings.get("prompt_names"), "encoder_digest": settings.get("encoder_digest"), "rows": rows}
     # A rate added to the benchmark later is missing from older files: each row keeps the ones it has.
-    rows = [{"row": row["row"], "per_prompt": {name: hit_rates(row, kind, k) for name, kind, k in RATES if f"{kind}_ranks" in row}}
+    rows = [{"row": row["row"], "per_prompt": {name: hit_rates(row, kind, k) for name, kind, k in RATES if f"{kind}_ranks" in row}
+             | ({"border": torch.tensor(row["border_per_prompt"], dtype=torch.double)} if "border_per_prompt" in row else {})}
             for row in result["rows"] if "i2i_ranks" in row]
     if not rows:
         raise SystemExit(f"{path} keeps no per-prompt ranks: run benchmarks/emoji_quality.py again to write them")
@@ -113,7 +115,7 @@ def main() -> None:
     print(f"{'row':<{width}} {'rate':<{rate_width}} {'base':>6} {'new':>6} {'new-base':>8} {'95% interval':>15} {'base ahead':>10} {'new ahead':>9}  verdict")
     for e in entries:
         low, high = e["ci95"]
-        if e["rate"] == "cos_true":  # a cosine, in its own units
+        if e["rate"] in ("cos_true", "border"):  # a cosine or a mean pixel value, in its own units
             values = f"{e['base']:>6.3f} {e['new']:>6.3f} {e['difference']:>+8.3f} {f'[{low:+.3f}, {high:+.3f}]':>15}"
         else:  # a rate, the difference in points
             values = f"{e['base']:>6.1%} {e['new']:>6.1%} {100 * e['difference']:>+8.1f} {f'[{100 * low:+.1f}, {100 * high:+.1f}]':>15}"

@@ -121,11 +121,16 @@ def print_breakdown(rows: list[dict], kinds: list[str], title: str) -> None:
         print(f"{kind:<32} {int(members.sum()):>7} " + " ".join(f"{rate:>16}" for rate in rates))
 
 
+def borders(images: torch.Tensor, width: int = 2) -> torch.Tensor:
+    """Per image, the mean of its outermost `width` pixels (all channels)."""
+    edge = torch.ones_like(images[0, 0], dtype=torch.bool)
+    edge[width:-width, width:-width] = False
+    return images[..., edge].float().mean((1, 2))
+
+
 def border_mean(images: torch.Tensor, width: int = 2) -> float:
     """Mean of the outermost `width` pixels of every image (all channels)."""
-    inner = torch.ones_like(images[0, 0], dtype=torch.bool)
-    inner[width:-width, width:-width] = False
-    return images[..., inner].float().mean().item()
+    return borders(images, width).mean().item()
 
 
 def ranks(scores: torch.Tensor, targets: torch.Tensor, groups: torch.Tensor | None = None) -> torch.Tensor:
@@ -216,7 +221,9 @@ def main() -> None:
         row = {"row": label}
         for name, kind, k in RATES:
             row[name] = (found[kind] <= k).float().mean().item()
-        row |= {"i2i_median_rank": found["i2i"].median().item(), "border_mean": border_mean(pixels), "seconds": round(seconds, 1),
+        row |= {"i2i_median_rank": found["i2i"].median().item(), "border_mean": border_mean(pixels),
+                # Each prompt's border over its samples, for prompt-by-prompt comparisons (compare_quality.py).
+                "border_per_prompt": borders(pixels).view(passes, -1).mean(0).tolist(), "seconds": round(seconds, 1),
                 "ci95": {name: bootstrap_interval(found[kind], lambda r, k=k: (r <= k).float().mean((1, 2))) for name, kind, k in RATES}}
         if passes > 1:
             row["per_seed"] = {name: (found[kind] <= k).float().mean(0).tolist() for name, kind, k in RATES}
