@@ -161,22 +161,22 @@ def generate(pipe: Pipeline, prompts: list[str], z_i: torch.Tensor | None, seed:
             continue
         text = pipe.encode_text(prompts[i : i + batch])
         images = c.decoder.sample(z_i[i : i + batch].to(pipe.device), text, generator=generator)
-        for upsampler in c.upsamplers:
-            images = upsampler.sample(images, generator=generator)
-        out.append(images.float())
+        out.append(through_upsamplers(pipe, images, generator))
     return torch.cat(out).cpu()
+
+
+def through_upsamplers(pipe: Pipeline, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """A decoder-sized batch put through the model's upsamplers, as float32."""
+    for upsampler in pipe.components.upsamplers:
+        images = upsampler.sample(images, generator=generator)
+    return images.float()
 
 
 @torch.no_grad()
 def upsample(pipe: Pipeline, images: torch.Tensor, seed: int, batch: int) -> torch.Tensor:
     """`images` put through the model's upsamplers, as a decoder's output is."""
     generator = torch.Generator(pipe.device).manual_seed(seed)
-    out = []
-    for i in range(0, len(images), batch):
-        x = images[i : i + batch].to(pipe.device)
-        for upsampler in pipe.components.upsamplers:
-            x = upsampler.sample(x, generator=generator)
-        out.append(x.float())
+    out = [through_upsamplers(pipe, images[i : i + batch].to(pipe.device), generator) for i in range(0, len(images), batch)]
     return torch.cat(out).cpu()
 
 
