@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -173,6 +174,32 @@ def test_each_caption_kind_is_an_item_of_its_own_in_training_only(tmp_path):
         assert all(torch.equal(train[i]["image"], train[items[0]]["image"]) for i in items)
     assert len(train) > 2.5 * len(by_emoji)
     assert source.val_set().captions == named.val_set().captions  # held-out emoji: by name only
+
+
+@needs_font
+def test_family_balance_spreads_draws_over_families_and_a_fraction_keeps_them_whole(tmp_path):
+    def source(**settings) -> EmojiSource:
+        return EmojiSource(EmojiConfig(image_size=16, cache_dir=str(tmp_path), limit=300, **settings))
+
+    assert source().train_weights() is None  # every emoji equally often, once per epoch
+    train = source().train_set()
+    sizes = Counter(family(c) for c in train.characters)
+    assert max(sizes.values()) >= 5 and min(sizes.values()) == 1  # single emoji and toned families
+    for balance in (1.0, 0.5):
+        weights = source(family_balance=balance).train_weights()
+        totals: Counter[str] = Counter()
+        for character, weight in zip(train.characters, weights.tolist()):
+            totals[family(character)] += weight
+        # A family of n training emoji is drawn in proportion to n ** (1 - balance).
+        assert all(abs(totals[key] - n ** (1 - balance)) < 1e-9 for key, n in sizes.items())
+
+    everything = source()
+    kept = source(family_fraction=0.5)
+    whole = everything.train_set().characters + everything.val_set().characters
+    part = kept.train_set().characters + kept.val_set().characters
+    families = {family(c) for c in part}
+    assert part == [c for c in whole if family(c) in families]  # whole families, in order
+    assert 0.3 < len(families) / len({family(c) for c in whole}) < 0.7
 
 
 def test_missing_unicode_files_name_the_packages(tmp_path):

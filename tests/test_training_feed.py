@@ -40,6 +40,41 @@ def test_every_item_once_per_pass_of_the_stream_and_every_batch_full():
     assert not torch.equal(IndexStream(50, 8, seed=2).batch(0), stream.batch(0))
 
 
+def test_weighted_streams_draw_in_proportion_and_the_loader_draws_alike():
+    weights = torch.tensor([0.0, 1.0, 2.0, 5.0, 0.0, 8.0])
+    stream = IndexStream(count=6, batch_size=64, seed=1, weights=weights)
+    drawn = torch.cat([stream.batch(g) for g in range(250)])  # 16,000 draws
+    assert all(len(stream.batch(g)) == 64 for g in range(3)) and drawn.dtype == torch.long
+    shares = torch.bincount(drawn, minlength=6) / len(drawn)
+    torch.testing.assert_close(shares, weights / weights.sum(), atol=0.015, rtol=0)  # zero weight: never drawn
+    assert torch.equal(IndexStream(6, 64, seed=1, weights=weights).batch(17), stream.batch(17))  # a function of (seed, g)
+    assert not torch.equal(IndexStream(6, 64, seed=2, weights=weights).batch(0), stream.batch(0))
+
+    source = shapes_source(train_size=6, batch_size=4)
+    source.train_weights = lambda: weights  # a source that weights its items
+    loader = PairDataModule(source).train_dataloader()
+    assert len(loader) == 1  # an epoch is still len(split) draws
+    sampled = torch.tensor([i for _ in range(2000) for i in loader.sampler])
+    torch.testing.assert_close(torch.bincount(sampled, minlength=6) / len(sampled), shares, atol=0.02, rtol=0)
+    module = DeviceDataModule(source)
+    module.setup("fit")
+    assert torch.equal(module._stream.batch(5), IndexStream(6, 4, seed=3, weights=weights).batch(5))
+
+
+@pytest.mark.parametrize("weights, problem", [
+    (torch.ones(5), "gives \\(5,\\) item weights for 6 training items"),
+    (torch.tensor([1.0, -1.0, 1.0, 1.0, 1.0, 1.0]), "non-negative"),
+    (torch.zeros(6), "not all zero"),
+])
+def test_bad_item_weights_are_refused_before_training(weights, problem):
+    with pytest.raises(ValueError, match=problem):
+        IndexStream(6, 4, seed=0, weights=weights)
+    source = shapes_source(train_size=6, batch_size=4)
+    source.train_weights = lambda: weights
+    with pytest.raises(ValueError, match=problem):
+        PairDataModule(source).train_dataloader()
+
+
 def test_device_batches_hold_each_training_image_once_with_the_loaders_captions():
     source = shapes_source(train_size=96, batch_size=16)
     dataset = source.train_set()

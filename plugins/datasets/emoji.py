@@ -3,6 +3,7 @@ training, optionally CLDR keywords and Unicode groups as well: emoji_annotations
 
 from __future__ import annotations
 
+from collections import Counter
 from functools import partial
 from typing import Annotated, ClassVar, Literal
 
@@ -17,7 +18,7 @@ from .emoji_annotations import group_caption, keyword_caption, unicode_folder
 from .emoji_cache import RenderSettings, cache_folder, load_or_render
 from .emoji_names import PHRASINGS, emoji_name, phrase
 from .emoji_render import find_font, load_font, render_emoji
-from .emoji_split import fully_qualified_emoji, held_out_split, unit_hash
+from .emoji_split import family, fully_qualified_emoji, held_out_split, unit_hash
 from .image_files import uint8_to_tensor
 
 Channel = Annotated[int, Field(ge=0, le=255)]
@@ -34,6 +35,17 @@ class EmojiConfig(DataConfig):
     val_fraction: float = Field(0.05, ge=0, le=1, description="Fraction of emoji families held out whole.")
     tone_val_fraction: float = Field(0.3, ge=0, le=1, description="Fraction of toned families that hold out one tone.")
     limit: int | None = Field(None, ge=1, description="Use only the first N emoji (code point order), for quick runs.")
+    family_fraction: float = Field(
+        1.0, gt=0, le=1,
+        description="Use only this fraction of skin-tone families, whole, chosen by `split_seed`: a quick run on a set "
+        "with the full set's mix of single emoji and toned families (`limit` keeps code point order's mix).",
+    )
+    family_balance: float = Field(
+        0.0, ge=0, le=1,
+        description="How training draws are spread over skin-tone families: an emoji's chance is divided by its family's "
+        "size (training members) to this power. 0 draws every emoji equally often; 1 draws every family equally often, "
+        "so the 1,505 emoji that have no tones are not outweighed by families of 4 to 26 tones.",
+    )
     captions: list[CaptionKind] = Field(
         ["name"], min_length=1,
         description="The captions each training emoji is paired with, one pair each: its CLDR name (phrased as `phrasings` "
@@ -107,9 +119,19 @@ class EmojiSource(DataSource):
         # Held-out emoji are asked for by name: validation retrieval ranks names among names.
         return self._subset(self._split().val, ["name"])
 
+    def train_weights(self) -> torch.Tensor | None:
+        if self.config.family_balance == 0:
+            return None
+        members = Counter(family(c) for c in self._split().train)
+        characters = self.train_set().characters
+        return torch.tensor([members[family(c)] for c in characters], dtype=torch.float64) ** -self.config.family_balance
+
     def _split(self):
         c = self.config
-        return held_out_split(list(self.images()), c.split_seed, c.val_fraction, c.tone_val_fraction)
+        characters = list(self.images())
+        if c.family_fraction < 1:
+            characters = [e for e in characters if unit_hash(c.split_seed, "subset", family(e)) < c.family_fraction]
+        return held_out_split(characters, c.split_seed, c.val_fraction, c.tone_val_fraction)
 
     def _subset(self, characters: tuple[str, ...], kinds: list[str]) -> EmojiDataset:
         """One item per emoji and caption kind; an emoji without a caption of some kind (CLDR

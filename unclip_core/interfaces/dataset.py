@@ -45,3 +45,9 @@ class DataSource(Component, ABC):
 
     @abstractmethod
     def val_set(self) -> Dataset[Pair]: ...
+
+    def train_weights(self) -> Tensor | None:
+        """The relative chance of drawing each item of `train_set()` (same order, non-negative),
+        or None to draw every item equally often: once per epoch. Both training feeds honour
+        it; a weighted feed draws with replacement, so an epoch is a count of batches."""
+        return None

@@ -8,12 +8,12 @@ from collections.abc import Callable
 import lightning as L
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, IterableDataset
+from torch.utils.data import DataLoader, IterableDataset, WeightedRandomSampler
 
 from ..errors import ConfigError
 from ..interfaces import DataSource
 from .columns import Columns, Tokenizer, build_columns
-from .feed import DeviceBatches, IndexStream
+from .feed import DeviceBatches, IndexStream, cumulative_distribution
 
 # Items per forward pass when computing per-item features once, before training.
 FEATURE_CHUNK = 256
@@ -29,7 +29,14 @@ class PairDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         generator = torch.Generator().manual_seed(self.source.config.seed)
-        return self._loader(self.source.train_set(), shuffle=True, generator=generator)
+        dataset = self.source.train_set()
+        weights = self.source.train_weights()
+        if weights is not None and not isinstance(dataset, IterableDataset):
+            # The device feed's distribution: draws with replacement, in proportion to the weights.
+            cumulative_distribution(weights, len(dataset))  # the same checks, the same message
+            sampler = WeightedRandomSampler(torch.as_tensor(weights, dtype=torch.float64), len(dataset), generator=generator)
+            return self._loader(dataset, shuffle=True, sampler=sampler)
+        return self._loader(dataset, shuffle=True, generator=generator)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.source.val_set(), shuffle=False)
@@ -42,16 +49,18 @@ class PairDataModule(L.LightningDataModule):
         """The first training batch, as a step receives it (for measuring a step)."""
         return next(iter(self.train_dataloader()))
 
-    def _loader(self, dataset, shuffle: bool, generator: torch.Generator | None = None) -> DataLoader:
+    def _loader(self, dataset, shuffle: bool, generator: torch.Generator | None = None, sampler=None) -> DataLoader:
         workers = self.source.config.num_workers
+        drop_last = shuffle and not isinstance(dataset, IterableDataset) and len(dataset) >= self.batch_size
         if isinstance(dataset, IterableDataset):
             # A stream has no length and orders itself (seeded shard order and shuffle buffer).
             shuffle, generator = False, None
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
-            shuffle=shuffle,
-            drop_last=shuffle and len(dataset) >= self.batch_size,
+            shuffle=shuffle and sampler is None,
+            sampler=sampler,
+            drop_last=drop_last,
             num_workers=workers,
             persistent_workers=workers > 0,
             generator=generator,
@@ -102,7 +111,8 @@ class DeviceDataModule(PairDataModule):
             self._placed = self.host_columns().to(device)
             if self.features is not None:
                 self._placed = with_features(self._placed, self.features)
-            self._stream = IndexStream(len(self._placed), self.batch_size, self.source.config.seed, device)
+            weights = self.source.train_weights()
+            self._stream = IndexStream(len(self._placed), self.batch_size, self.source.config.seed, device, weights)
 
     def train_dataloader(self) -> DeviceBatches:
         self.setup("fit")

@@ -8,6 +8,10 @@ Batch g is positions [g*B, (g+1)*B) of an endless stream made of seeded permutat
 split laid end to end. Every N consecutive draws of the stream therefore hold every item exactly
 once, every batch is full (no dropped remainder, one shape for compiled steps), and batch g is a
 function of (seed, g) alone, so a resumed run draws the batches it would have drawn.
+
+A source that weights its items (`DataSource.train_weights`) is drawn with replacement instead:
+batch g is B draws from the weights' cumulative distribution by a generator seeded from
+(seed, g), still a function of (seed, g) alone and still without a host sync.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from .columns import Columns
 class IndexStream:
     """Batches of item indices over `count` items, on `device`, from `seed`."""
 
-    def __init__(self, count: int, batch_size: int, seed: int, device: torch.device | str = "cpu") -> None:
+    def __init__(
+        self, count: int, batch_size: int, seed: int, device: torch.device | str = "cpu", weights: Tensor | None = None,
+    ) -> None:
         if count < 1:
             raise ValueError("the training split is empty")
         self.count = count
@@ -31,6 +37,7 @@ class IndexStream:
         self.seed = seed
         self.device = torch.device(device)
         self._cached: dict[int, Tensor] = {}
+        self._cumulative = None if weights is None else cumulative_distribution(weights, count).to(self.device)
 
     def permutation(self, number: int) -> Tensor:
         """The `number`-th permutation of the stream (the two most recent are kept)."""
@@ -41,7 +48,12 @@ class IndexStream:
         return self._cached[number]
 
     def batch(self, number: int) -> Tensor:
-        """Indices of batch `number`: slices of one or more permutations, never a host sync."""
+        """Indices of batch `number`: slices of one or more permutations (or weighted draws), never a host sync."""
+        if self._cumulative is not None:
+            generator = torch.Generator(self.device).manual_seed(self.seed * 1_000_003 + number)
+            uniform = torch.rand(self.batch_size, generator=generator, device=self.device, dtype=torch.float64)
+            # The first item whose cumulative share exceeds the draw; clamped against rounding at 1.
+            return torch.searchsorted(self._cumulative, uniform, right=True).clamp_max_(self.count - 1)
         start, end = number * self.batch_size, (number + 1) * self.batch_size
         pieces = []
         while start < end:
@@ -50,6 +62,18 @@ class IndexStream:
             pieces.append(self.permutation(which)[offset : offset + take])
             start += take
         return pieces[0] if len(pieces) == 1 else torch.cat(pieces)
+
+
+def cumulative_distribution(weights: Tensor, count: int) -> Tensor:
+    """`weights` (one per item) as a float64 cumulative distribution ending at 1; checked once,
+    on the host, before training."""
+    weights = torch.as_tensor(weights, dtype=torch.float64).cpu()
+    if weights.shape != (count,):
+        raise ValueError(f"the data source gives {tuple(weights.shape)} item weights for {count} training items; give one per item")
+    if not bool(torch.isfinite(weights).all()) or bool((weights < 0).any()) or float(weights.sum()) <= 0:
+        raise ValueError("the data source's item weights must be finite, non-negative and not all zero")
+    cumulative = weights.cumsum(0)
+    return cumulative / cumulative[-1]
 
 
 class DeviceBatches:

@@ -1,18 +1,21 @@
-"""Whether min-SNR loss weighting makes the emoji decoder learn faster, per image seen.
+"""Which of two decoder recipes makes the emoji decoder learn faster, per image seen.
 
-    python benchmarks/emoji_loss_weighting.py --runs R [--steps 500,1000,1500,2000] [--limit 256]
-        [--gamma 5] [--batch 64] [--set KEY=VALUE ...] [--out FILE] [--plot PNG]
+    python benchmarks/emoji_decoder_recipes.py --runs R [--steps 500,1000,1500,2000] [--limit 256]
+        [--variant NAME [KEY=VALUE ...]] x2 [--batch 64] [--set KEY=VALUE ...] --out FILE [--plot PNG]
 
-Two decoders train from scratch side by side (one process and one thread each), identical but
-for `decoder.min_snr_gamma`: unset (plain MSE, the bundled decoder's loss) and --gamma. Both use
-`configs/emoji.yaml` with --set (default a 32-channel eps decoder) on the first --limit emoji, so
-that a CPU run sees each training emoji about as often as the bundled decoder saw each of its
-3,520 on a GPU, and both read the same batches (same seed). They learn from the bundled model's CLIP; its
-upsampler finishes their samples. At every step count in --steps, each run's EMA decoder is
-exported and measured by `emoji_quality.py --split train --priors ''`: every training emoji of the
-subset drawn from its true z_i and ranked among all emoji of the subset by the bundled CLIP. The
-last step count is also compared prompt by prompt (`compare_quality.py`), with 95% paired intervals;
---plot draws both runs' top-1 and top-5 against images seen.
+Decoders train from scratch side by side (one process and one thread each), identical but for
+each --variant's graph overrides; the default pair is plain MSE (the bundled decoder's loss)
+against min-SNR weighting (`plain` and `min_snr_5 decoder.min_snr_gamma=5.0`). All use
+`configs/emoji.yaml` with --set (default a 32-channel eps decoder) on the first --limit emoji
+(0: every emoji; `--set data.family_fraction=F` keeps whole families instead), so that a CPU run
+sees each training emoji about as often as the bundled decoder saw each of its 3,520 on a GPU,
+and all read the same batches (same seed) unless a variant changes how they are drawn. They learn
+from the bundled model's CLIP; its upsampler finishes their samples. At every step count in
+--steps, each run's EMA decoder is exported and measured by `emoji_quality.py --split train
+--priors ''`: every training emoji of the subset drawn from its true z_i and ranked among all
+emoji of the subset by the bundled CLIP. At the last step count every variant is compared with
+the first prompt by prompt (`compare_quality.py`), with 95% paired intervals; --plot draws every
+run's top-1 and top-5 against images seen.
 Runs resume: a step count already measured is read, not trained again.
 """
 
@@ -33,12 +36,12 @@ from compare_quality import compare, load
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
-RESULTS = HERE / "results"
 BUNDLED = ROOT / "models" / "unclip-emoji"
 # The stages a decoder run borrows from the bundled model: CLIP embeds its data, the prior and
 # the upsampler make the exported folder a whole pipeline for emoji_quality.py.
 BORROWED = ("encoder", "prior", "upsampler_0")
 DEFAULT_SET = ["decoder.channels=32", "decoder.prediction=eps"]
+DEFAULT_VARIANTS = [["plain"], ["min_snr_5", "decoder.min_snr_gamma=5.0"]]
 ORACLE = "decoder from true z_i (oracle)"  # emoji_quality.py's row for images drawn from the true z_i
 
 
@@ -49,7 +52,7 @@ def oracle_row(result: dict) -> dict:
 def train_command(run: Path, steps: int, args: argparse.Namespace, extra: list[str]) -> list[str]:
     return [
         "train", "decoder", "--config", str(ROOT / "configs" / "emoji.yaml"), f"run_dir={run}",
-        f"data.limit={args.limit}", f"train.decoder.max_steps={steps}", f"train.decoder.batch_size={args.batch}",
+        *([f"data.limit={args.limit}"] if args.limit else []), f"train.decoder.max_steps={steps}", f"train.decoder.batch_size={args.batch}",
         "trainer.check_val_every_n_epoch=100000", "trainer.num_sanity_val_steps=0", *args.overrides, *extra,
     ]
 
@@ -92,12 +95,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", required=True, help="folder for the two runs (kept, so a run resumes)")
     parser.add_argument("--steps", default="500,1000,1500,2000", help="step counts to measure at, comma-separated")
-    parser.add_argument("--limit", type=int, default=256, help="train on the first N emoji (code-point order)")
-    parser.add_argument("--gamma", type=float, default=5.0, help="min-SNR gamma of the weighted run")
+    parser.add_argument("--limit", type=int, default=256, help="train on the first N emoji (code-point order; 0: all)")
+    parser.add_argument("--variant", dest="variants", action="append", nargs="+", default=None, metavar="NAME [KEY=VALUE]",
+                        help="a recipe: its name, then its graph overrides (give two or more; the first is the baseline; "
+                             "default: plain, and min_snr_5 decoder.min_snr_gamma=5.0)")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--set", dest="overrides", action="append", default=None, metavar="KEY=VALUE",
                         help=f"graph override for both runs (repeatable; default {' '.join(DEFAULT_SET)})")
-    parser.add_argument("--out", default=str(RESULTS / "emoji_loss_weighting.json"))
+    parser.add_argument("--out", required=True, help="the result JSON (e.g. benchmarks/results/emoji_loss_weighting.json)")
     parser.add_argument("--plot", default=None, help="also write a PNG of the curves")
     args = parser.parse_args()
     args.overrides = DEFAULT_SET if args.overrides is None else args.overrides
@@ -105,29 +110,37 @@ def main() -> None:
         args.steps = sorted({int(s) for s in args.steps.split(",")})
     except ValueError:
         parser.error(f"--steps {args.steps}: give step counts separated by commas, e.g. 500,1000")
-    if args.steps[0] < 1 or args.gamma <= 0:
-        parser.error("--steps must be positive and --gamma above 0")
+    if args.steps[0] < 1 or args.limit < 0:
+        parser.error("--steps must be positive and --limit 0 or more")
+    variants = {name: overrides for name, *overrides in (args.variants or DEFAULT_VARIANTS)}
+    if len(variants) < 2 or len(variants) != len(args.variants or DEFAULT_VARIANTS):
+        parser.error("give two or more --variant, each with its own name")
+    bad = [o for overrides in variants.values() for o in overrides if "=" not in o]
+    if bad:
+        parser.error(f"--variant overrides are KEY=VALUE; got {bad[0]!r}")
 
-    variants = {"plain": [], f"min_snr_{args.gamma:g}": [f"decoder.min_snr_gamma={args.gamma}"]}
     with ThreadPoolExecutor(len(variants)) as pool:
         futures = {name: pool.submit(run_variant, name, extra, args) for name, extra in variants.items()}
         measured = {name: future.result() for name, future in futures.items()}
-    plain = measured["plain"]
+    baseline = next(iter(measured))
     curve = {name: [{"steps": s, "images": s * args.batch, "train_seconds": m[s].get("train_seconds"),
                      **{k: v for k, v in oracle_row(m[s]).items() if not k.endswith("_ranks") and k != "row"}}
                      for s in args.steps]
              for name, m in measured.items()}
-    last = [Path(args.runs) / name / f"quality_{args.steps[-1]}.json" for name in variants]
-    final = compare(load(str(last[0])), load(str(last[1])), [ORACLE, ORACLE])
-    print(f"\nat {args.steps[-1]} steps, {list(variants)[1]} against plain (points, 95% paired interval):")
-    for line in final:
-        print(f"  {line['rate']:<18} {line['base']:.1%} -> {line['new']:.1%}: {100 * line['difference']:+.1f} "
-              f"[{100 * line['ci95'][0]:+.1f}, {100 * line['ci95'][1]:+.1f}] ({line['verdict']})")
+    last = {name: load(str(Path(args.runs) / name / f"quality_{args.steps[-1]}.json")) for name in variants}
+    paired = {name: compare(last[baseline], last[name], [ORACLE, ORACLE]) for name in list(variants)[1:]}
+    for name, lines in paired.items():
+        print(f"\nat {args.steps[-1]} steps, {name} against {baseline} (points, 95% paired interval):")
+        for line in lines:
+            print(f"  {line['rate']:<18} {line['base']:.1%} -> {line['new']:.1%}: {100 * line['difference']:+.1f} "
+                  f"[{100 * line['ci95'][0]:+.1f}, {100 * line['ci95'][1]:+.1f}] ({line['verdict']})")
+    # One pair keeps the shape of earlier result files: a list; more pairs are keyed by variant.
+    final = next(iter(paired.values())) if len(paired) == 1 else paired
     result = {
-        "settings": {"command": " ".join(["python", "benchmarks/emoji_loss_weighting.py", *sys.argv[1:]]),
+        "settings": {"command": " ".join(["python", "benchmarks/emoji_decoder_recipes.py", *sys.argv[1:]]),
                      "train": " ".join(["unclip", *train_command(Path("RUN"), args.steps[-1], args, [])]).replace(f"{ROOT}/", ""),
                      "variants": variants,
-                     "prompts": plain[args.steps[-1]]["prompts"], "ranked_among": plain[args.steps[-1]]["emoji"],
+                     "prompts": measured[baseline][args.steps[-1]]["prompts"], "ranked_among": measured[baseline][args.steps[-1]]["emoji"],
                      "threads_per_run": 1},
         "curve": curve, "final_paired": final,
         # Both runs train at once, one core each: the training time of each, summed over its segments.

@@ -1,4 +1,4 @@
-"""benchmarks/emoji_loss_weighting.py at a tiny budget on the CPU: two real decoder runs, measured
+"""benchmarks/emoji_decoder_recipes.py at a tiny budget on the CPU: two real decoder runs, measured
 at each step count, resumed rather than trained again, and compared prompt by prompt."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 def run(tmp_path: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "emoji_loss_weighting.py", "--runs", str(tmp_path / "runs"), "--steps", "2,4", "--limit", "24",
+        [sys.executable, "emoji_decoder_recipes.py", "--runs", str(tmp_path / "runs"), "--steps", "2,4", "--limit", "24",
          "--batch", "4", "--set", "decoder.channels=16", "--out", str(tmp_path / "result.json"), "--plot", str(tmp_path / "curve.png")],
         cwd=BENCHMARKS, capture_output=True, text=True, timeout=900)
 
@@ -42,3 +42,16 @@ def test_both_runs_are_measured_at_every_step_count_and_compared(tmp_path):
     again = run(tmp_path)  # every step count measured already: read, nothing trained
     assert again.returncode == 0, again.stderr[-3000:]
     assert {name: (tmp_path / "runs" / name / "train.log").stat().st_size for name in result["curve"]} == logs
+
+
+@pytest.mark.parametrize("variants, problem", [
+    ([["--variant", "only"]], "two or more --variant"),
+    ([["--variant", "a"], ["--variant", "a", "decoder.min_snr_gamma=5"]], "each with its own name"),
+    ([["--variant", "a"], ["--variant", "b", "decoder.min_snr_gamma"]], "overrides are KEY=VALUE"),
+])
+def test_variants_are_checked_before_anything_trains(tmp_path, variants, problem):
+    arguments = [word for variant in variants for word in variant]
+    result = subprocess.run([sys.executable, "emoji_decoder_recipes.py", "--runs", str(tmp_path / "runs"), *arguments,
+                             "--out", str(tmp_path / "result.json")], cwd=BENCHMARKS, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and problem in result.stderr
+    assert not (tmp_path / "runs").exists()
