@@ -12,6 +12,7 @@ from safetensors.torch import save_file
 from unclip_core.cli import main
 from unclip_core.errors import ConfigError
 from unclip_core.graph import build_node, load_graph
+from unclip_core.testing import DataSourceContract
 from unclip_core.plugins import get_registry
 from unclip_core.training.data import PairDataModule
 from unclip_core.weights import state_tensors
@@ -35,6 +36,17 @@ def run(tmp_path_factory):
     out = root / "embeddings"
     assert main(["embed", "--config", str(graph_file), "--out", str(out), "--shard-size", "16"]) == 0
     return graph, encoder, out
+
+
+class TestEmbeddingsSourceContract(DataSourceContract):
+    dataset_type = "embeddings"
+
+    @pytest.fixture(autouse=True)
+    def _folder(self, run):
+        self.folder = run[2]
+
+    def options(self):
+        return {"path": str(self.folder)}
 
 
 def test_index_describes_shards_and_dimensions(run):

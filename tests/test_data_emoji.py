@@ -12,6 +12,7 @@ import torch
 from PIL import Image
 
 from unclip_core.errors import ConfigError
+from unclip_core.testing import DataSourceContract
 from unclip_plugins.datasets.emoji import EmojiConfig, EmojiSource
 from unclip_plugins.datasets.emoji_annotations import group_caption, keyword_caption
 from unclip_plugins.datasets.emoji_cache import MANIFEST, cache_folder
@@ -104,6 +105,28 @@ def test_font_renders_most_fully_qualified_emoji():
     font = load_font(find_font())
     renderable = [e for e in fully_qualified_emoji() if 0 < font.getbbox(e)[2] <= GLYPH_WIDTH and font.getbbox(e)[3] > font.getbbox(e)[1]]
     assert len(renderable) > 3700
+
+
+@pytest.fixture(scope="module")
+def emoji_cache(tmp_path_factory) -> str:
+    return str(tmp_path_factory.mktemp("emoji-cache"))
+
+
+@needs_font
+class TestEmojiSourceContract(DataSourceContract):
+    dataset_type = "emoji"
+    dataset_options = {"image_size": 16, "limit": 300, "phrasings": True}
+
+    @pytest.fixture(autouse=True)
+    def _cache(self, emoji_cache):
+        self.cache = emoji_cache
+
+    def options(self):
+        return {**self.dataset_options, "cache_dir": self.cache}
+
+
+class TestFamilyBalancedEmojiSourceContract(TestEmojiSourceContract):
+    dataset_options = {**TestEmojiSourceContract.dataset_options, "family_balance": 1.0, "family_fraction": 0.6}
 
 
 def small_source(cache: Path, **settings) -> EmojiSource:

@@ -9,6 +9,7 @@ import torch
 from unclip_core.errors import InputError
 from unclip_core.graph import graph_from_dict, build_node
 from unclip_core.plugins import get_registry
+from unclip_core.testing import DataSourceContract
 from unclip_plugins.datasets.shapes import ShapesConfig, ShapesSource
 from unclip_plugins.datasets.shapes_attributes import (
     ATTRIBUTE_NAMES,
@@ -29,6 +30,11 @@ CHANCE = {"color": 1 / len(COLORS), "shape": 1 / len(SHAPES), "size": 1 / len(SI
 
 def source(**settings) -> ShapesSource:
     return ShapesSource(ShapesConfig(**settings))
+
+
+class TestShapesSourceContract(DataSourceContract):
+    dataset_type = "shapes"
+    dataset_options = {"image_size": 16, "train_size": 24, "val_size": 8, "phrasings": True}
 
 
 def test_items_are_images_in_range_with_captions():

@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader
 from unclip_core.cli import main
 from unclip_core.errors import ConfigError
 from unclip_core.shards import png_bytes
+from unclip_core.testing import DataSourceContract
 from unclip_core.training.data import PairDataModule
 from unclip_plugins.datasets.shapes import ShapesConfig, ShapesSource
 from unclip_plugins.datasets.webdataset_source import WebDatasetConfig, WebDatasetSource, buffered_shuffle
@@ -29,6 +30,19 @@ def exported(tmp_path_factory):
     out = tmp_path_factory.mktemp("shards")
     assert main(["data", "export", "--data", "shapes", "--out", str(out), "--shard-size", "7", *SHAPES]) == 0
     return out
+
+
+class TestWebDatasetSourceContract(DataSourceContract):
+    dataset_type = "webdataset"
+    dataset_options = {"image_size": 32, "shuffle_buffer": 8}
+
+    @pytest.fixture(autouse=True)
+    def _shards(self, exported):
+        self.shards = exported
+
+    def options(self):
+        return {**self.dataset_options, "urls": str(self.shards / "train" / "shard-{000000..000005}.tar"),
+                "val_urls": str(self.shards / "val" / "shard-{000000..000001}.tar")}
 
 
 def original(split: str):

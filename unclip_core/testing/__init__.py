@@ -25,6 +25,7 @@ from .helpers import (
 # The contract bases need pytest, which only tests install; the helpers do not, so a plugin's
 # own command may use them. Each contract is imported on first use.
 _CONTRACTS = {
+    "DataSourceContract": "dataset_contract",
     "DecoderContract": "decoder_contract",
     "UpsamplerContract": "decoder_contract",
     "EncoderContract": "encoder_contract",
@@ -41,6 +42,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "DataSourceContract",
     "DecoderContract",
     "EncoderContract",
     "MetricContract",
