@@ -122,8 +122,8 @@ class EmojiSource(DataSource):
     def train_weights(self) -> torch.Tensor | None:
         if self.config.family_balance == 0:
             return None
-        members = Counter(family(c) for c in self._split().train)
-        characters = self.train_set().characters
+        characters = self.train_set().characters  # one per item: an emoji captioned k ways is k items
+        members = Counter(family(c) for c in dict.fromkeys(characters))  # training emoji per family
         return torch.tensor([members[family(c)] for c in characters], dtype=torch.float64) ** -self.config.family_balance
 
     def _split(self):
