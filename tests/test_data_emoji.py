@@ -225,6 +225,13 @@ def test_family_balance_spreads_draws_over_families_and_a_fraction_keeps_them_wh
     assert 0.3 < len(families) / len({family(c) for c in whole}) < 0.7
 
 
+@needs_font
+def test_settings_that_leave_no_training_emoji_say_which_to_raise(tmp_path):
+    source = EmojiSource(EmojiConfig(image_size=16, cache_dir=str(tmp_path), limit=40, family_fraction=0.001))
+    with pytest.raises(ConfigError, match="no training emoji are left: limit 40 and family_fraction 0.001 keep 0 emoji.*raise data.limit or data.family_fraction"):
+        source.train_set()
+
+
 def test_missing_unicode_files_name_the_packages(tmp_path):
     with pytest.raises(ConfigError, match="apt-get install unicode-cldr-core unicode-data"):
         keyword_caption("\U0001F606", str(tmp_path))

@@ -7,7 +7,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from unclip_core import hookimpl
+from unclip_core.cli import main
 from unclip_core.graph import build_node, graph_from_dict, load_graph
+from unclip_core.interfaces import DataSource
+from unclip_core.testing import installed_plugins
 from unclip_core.plugins import get_registry
 from unclip_core.training.columns import build_columns, to_float_images
 from unclip_core.training.config import StageConfig
@@ -134,6 +138,35 @@ def test_auto_feed_holds_fitting_sources_on_the_device_and_streams_the_rest(tmp_
     assert isinstance(data_module(graph, "prior"), DeviceDataModule)
     forced = load_graph(ROOT / "configs/tiny.yaml", ["train.prior.feed=loader"])
     assert type(data_module(forced, "prior")) is PairDataModule
+
+
+class EmptySource(DataSource):
+    """A data source whose settings leave no training items."""
+
+    name = "nothing_left"
+    fits_in_memory = True
+
+    def train_set(self):
+        return []
+
+    def val_set(self):
+        return []
+
+
+class RegistersEmptySource:
+    @hookimpl
+    def unclip_register_components(self, register):
+        register(EmptySource)
+
+
+def test_an_empty_training_split_is_refused_before_a_run_folder_is_made(tmp_path, capsys):
+    graph = tmp_path / "graph.yaml"
+    graph.write_text((ROOT / "configs/tiny.yaml").read_text().replace("type: shapes", "type: nothing_left"))
+    with installed_plugins(empty=RegistersEmptySource()):
+        code = main(["train", "prior", "--config", str(graph), f"run_dir={tmp_path / 'run'}"])
+    assert code == 2
+    assert "the 'nothing_left' source has no training items with these settings" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
 
 
 def test_batch_scaled_lr_and_warmup_follow_the_square_root_rule():

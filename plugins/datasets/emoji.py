@@ -12,6 +12,7 @@ import torch
 from pydantic import Field, field_validator
 from torch.utils.data import Dataset
 
+from unclip_core.errors import ConfigError
 from unclip_core.interfaces import DataConfig, DataSource, Pair
 
 from .emoji_annotations import group_caption, keyword_caption, unicode_folder
@@ -131,7 +132,13 @@ class EmojiSource(DataSource):
         characters = list(self.images())
         if c.family_fraction < 1:
             characters = [e for e in characters if unit_hash(c.split_seed, "subset", family(e)) < c.family_fraction]
-        return held_out_split(characters, c.split_seed, c.val_fraction, c.tone_val_fraction)
+        split = held_out_split(characters, c.split_seed, c.val_fraction, c.tone_val_fraction)
+        if not split.train:
+            raise ConfigError(
+                f"data: no training emoji are left: limit {c.limit} and family_fraction {c.family_fraction} keep "
+                f"{len(characters)} emoji, {len(split.val)} of them held out; raise data.limit or data.family_fraction"
+            )
+        return split
 
     def _subset(self, characters: tuple[str, ...], kinds: list[str]) -> EmojiDataset:
         """One item per emoji and caption kind; an emoji without a caption of some kind (CLDR

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
+from torch.utils.data import IterableDataset
 
 from ..errors import ConfigError
 from ..graph import Graph, build, build_node
@@ -47,6 +48,9 @@ def data_module(graph: Graph, stage: str, tokenizer: Tokenizer | None = None) ->
     if graph.data is None:
         raise missing_section(stage, "data", "dataset")
     source = build_node(graph.data, get_registry())
+    dataset = source.train_set()
+    if not isinstance(dataset, IterableDataset) and len(dataset) == 0:  # refused before a run folder is made
+        raise ConfigError(f"data: the '{graph.data.type}' source has no training items with these settings; loosen what limits it in the data section")
     settings = graph.train.for_stage(stage)
     on_device = settings.feed == "device" or (settings.feed == "auto" and fits_on_device(source, training_device(graph)))
     if on_device:
