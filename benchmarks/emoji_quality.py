@@ -22,8 +22,10 @@ what the decoder and upsamplers lose); and each prior.
 
 i2i top-1 and top-5 are also broken down by kind of emoji, which shows what a model misses:
 held-out emoji by what was held out (a new skin tone of an emoji trained in other tones, or a
-new emoji: its whole family held out), and, where Debian's unicode-data is installed, every
-split by Unicode group (people & body, food & drink, flags, ...).
+new emoji: its whole family held out), training emoji by whether they come in skin tones (a
+family of tones shares one shape; an emoji without tones is the only image of its kind), and,
+where Debian's unicode-data is installed, every split by Unicode group (people & body, food &
+drink, flags, ...).
 
 Each rate comes with its 95% bootstrap interval over the prompts: how far it would move for
 other emoji like these. With `--samples N` every prompt is drawn N times (seeds seed to
@@ -41,6 +43,7 @@ from __future__ import annotations
 import argparse
 import platform
 import time
+from collections import Counter
 from pathlib import Path
 
 import torch
@@ -102,6 +105,13 @@ def held_out_kinds(characters: list[str], val: list[int]) -> list[str]:
     a new emoji. The training emoji are the ones listed before the first held-out one."""
     trained = {family(c) for c in characters[: val[0]]}
     return ["new skin tone" if family(characters[i]) in trained else "new emoji" for i in val]
+
+
+def family_kinds(characters: list[str], chosen: list[int]) -> list[str]:
+    """For training prompts: an emoji with no skin tones (one image of its kind in training), or a
+    member of a skin-tone family (which shares its shape with its other tones)."""
+    sizes = Counter(map(family, characters))
+    return ["skin-tone family" if sizes[family(characters[i])] > 1 else "no skin tones" for i in chosen]
 
 
 def kinds_by_size(kinds: list[str]) -> list[str]:
@@ -262,6 +272,8 @@ def main() -> None:
     breakdowns = {"Unicode group": unicode_groups(pipe, [characters[i] for i in val])}
     if args.split == "held-out" and val:
         breakdowns["what was held out"] = held_out_kinds(characters, val)
+    if args.split == "train":
+        breakdowns["skin tones"] = family_kinds(characters, val)
     for title, kinds in breakdowns.items():
         if kinds is not None:
             print_breakdown(rows, kinds, title)
