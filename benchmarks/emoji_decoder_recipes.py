@@ -14,8 +14,9 @@ from the bundled model's CLIP; its upsampler finishes their samples. At every st
 --steps, each run's EMA decoder is exported and measured by `emoji_quality.py --split train
 --priors ''`: every training emoji of the subset drawn from its true z_i and ranked among all
 emoji of the subset by the bundled CLIP. At the last step count every variant is compared with
-the first prompt by prompt (`compare_quality.py`), with 95% paired intervals; --plot draws every
-run's top-1 and top-5 against images seen.
+the first prompt by prompt (`compare_quality.py`), with 95% paired intervals, and broken down by
+kind of emoji (with or without skin tones, Unicode group); --plot draws every run's top-1 and
+top-5 against images seen.
 Runs resume: a step count already measured is read, not trained again.
 """
 
@@ -47,6 +48,21 @@ ORACLE = "decoder from true z_i (oracle)"  # emoji_quality.py's row for images d
 
 def oracle_row(result: dict) -> dict:
     return next(row for row in result["rows"] if row["row"] == ORACLE)
+
+
+def by_kind(results: dict[str, dict]) -> dict[str, dict[str, dict]]:
+    """Each variant's oracle top-1 / top-5 per kind of prompt (emoji_quality.py's `prompt_kinds`:
+    skin tones, Unicode group), {title: {kind: {variant: rates}}}."""
+    table: dict[str, dict[str, dict]] = {}
+    for name, result in results.items():
+        ranks = oracle_row(result)["i2i_ranks"]
+        for title, kinds in (result.get("prompt_kinds") or {}).items():
+            for kind in sorted(set(kinds or []), key=lambda k: (-kinds.count(k), k)):
+                chosen = [r for rank, k in zip(ranks, kinds) if k == kind for r in (rank if isinstance(rank, list) else [rank])]
+                table.setdefault(title, {}).setdefault(kind, {})[name] = {
+                    "prompts": len(chosen), "i2i_top1": sum(r <= 1 for r in chosen) / len(chosen),
+                    "i2i_top5": sum(r <= 5 for r in chosen) / len(chosen)}
+    return table
 
 
 def train_command(run: Path, steps: int, args: argparse.Namespace, extra: list[str]) -> list[str]:
@@ -136,13 +152,19 @@ def main() -> None:
                   f"[{100 * line['ci95'][0]:+.1f}, {100 * line['ci95'][1]:+.1f}] ({line['verdict']})")
     # One pair keeps the shape of earlier result files: a list; more pairs are keyed by variant.
     final = next(iter(paired.values())) if len(paired) == 1 else paired
+    kinds = by_kind(last)
+    for title, rows in kinds.items():
+        print(f"\nat {args.steps[-1]} steps, i2i top-1 / top-5 by {title}:")
+        for kind, rates in rows.items():
+            cells = "  ".join(f"{name} {r['i2i_top1']:.1%} / {r['i2i_top5']:.1%}" for name, r in rates.items())
+            print(f"  {kind:<28} {next(iter(rates.values()))['prompts']:>4}  {cells}")
     result = {
         "settings": {"command": " ".join(["python", "benchmarks/emoji_decoder_recipes.py", *sys.argv[1:]]),
                      "train": " ".join(["unclip", *train_command(Path("RUN"), args.steps[-1], args, [])]).replace(f"{ROOT}/", ""),
                      "variants": variants,
                      "prompts": measured[baseline][args.steps[-1]]["prompts"], "ranked_among": measured[baseline][args.steps[-1]]["emoji"],
                      "threads_per_run": 1},
-        "curve": curve, "final_paired": final,
+        "curve": curve, "final_paired": final, "final_by_kind": kinds,
         # Both runs train at once, one core each: the training time of each, summed over its segments.
         "train_seconds": {name: round(sum(p["train_seconds"] or 0 for p in points), 1) for name, points in curve.items()},
     }

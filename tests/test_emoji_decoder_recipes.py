@@ -36,6 +36,9 @@ def test_both_runs_are_measured_at_every_step_count_and_compared(tmp_path):
         graph = (tmp_path / "runs" / name / "pipeline" / "pipeline.yaml").read_text()
         assert "channels: 16" in graph and ("min_snr_gamma: 5.0" in graph) == (name != "plain")
     assert {line["rate"] for line in result["final_paired"]} >= {"i2i_top1", "i2i_top5"}
+    by_tones = result["final_by_kind"]["skin tones"]  # the last step's rates per kind of emoji, for every run
+    assert sum(next(iter(rates.values()))["prompts"] for rates in by_tones.values()) == result["settings"]["prompts"]
+    assert all(set(rates) == {"plain", "min_snr_5"} for rates in by_tones.values())
     assert (tmp_path / "curve.png").stat().st_size > 0
     logs = {name: (tmp_path / "runs" / name / "train.log").stat().st_size for name in result["curve"]}
 
