@@ -1,7 +1,7 @@
-"""Which of two decoder recipes makes the emoji decoder learn faster, per image seen.
+"""Which of two or more decoder recipes makes the emoji decoder learn faster, per image seen.
 
     python benchmarks/emoji_decoder_recipes.py --runs R [--steps 500,1000,1500,2000] [--limit 256]
-        [--variant NAME [KEY=VALUE ...]] x2 [--batch 64] [--set KEY=VALUE ...] --out FILE [--plot PNG]
+        [--variant NAME [KEY=VALUE ...]]... [--batch 64] [--set KEY=VALUE ...] --out FILE [--plot PNG]
 
 Decoders train from scratch side by side (one process and one thread each), identical but for
 each --variant's graph overrides; the default pair is plain MSE (the bundled decoder's loss)
@@ -109,7 +109,7 @@ def run_variant(name: str, extra: list[str], args: argparse.Namespace) -> dict[i
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", required=True, help="folder for the two runs (kept, so a run resumes)")
+    parser.add_argument("--runs", required=True, help="folder for the runs, one subfolder a variant (kept, so a run resumes)")
     parser.add_argument("--steps", default="500,1000,1500,2000", help="step counts to measure at, comma-separated")
     parser.add_argument("--limit", type=int, default=256, help="train on the first N emoji (code-point order; 0: all)")
     parser.add_argument("--variant", dest="variants", action="append", nargs="+", default=None, metavar="NAME [KEY=VALUE]",
@@ -117,7 +117,7 @@ def main() -> None:
                              "default: plain, and min_snr_5 decoder.min_snr_gamma=5.0)")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--set", dest="overrides", action="append", default=None, metavar="KEY=VALUE",
-                        help=f"graph override for both runs (repeatable; default {' '.join(DEFAULT_SET)})")
+                        help=f"graph override for every run (repeatable; default {' '.join(DEFAULT_SET)})")
     parser.add_argument("--out", required=True, help="the result JSON (e.g. benchmarks/results/emoji_loss_weighting.json)")
     parser.add_argument("--plot", default=None, help="also write a PNG of the curves")
     args = parser.parse_args()
