@@ -34,6 +34,7 @@ from pathlib import Path
 
 from common import to_json  # benchmarks/common.py
 from compare_quality import compare, load
+from emoji_quality import kinds_by_size  # benchmarks/emoji_quality.py
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -57,7 +58,7 @@ def by_kind(results: dict[str, dict]) -> dict[str, dict[str, dict]]:
     for name, result in results.items():
         ranks = oracle_row(result)["i2i_ranks"]
         for title, kinds in (result.get("prompt_kinds") or {}).items():
-            for kind in sorted(set(kinds or []), key=lambda k: (-kinds.count(k), k)):
+            for kind in kinds_by_size(kinds or []):
                 chosen = [r for rank, k in zip(ranks, kinds) if k == kind for r in (rank if isinstance(rank, list) else [rank])]
                 table.setdefault(title, {}).setdefault(kind, {})[name] = {
                     "prompts": len(chosen), "i2i_top1": sum(r <= 1 for r in chosen) / len(chosen),

@@ -19,7 +19,7 @@ from .emoji_annotations import group_caption, keyword_caption, unicode_folder
 from .emoji_cache import RenderSettings, cache_folder, load_or_render
 from .emoji_names import PHRASINGS, emoji_name, phrase
 from .emoji_render import find_font, load_font, render_emoji
-from .emoji_split import family, fully_qualified_emoji, held_out_split, unit_hash
+from .emoji_split import Split, family, fully_qualified_emoji, held_out_split, unit_hash
 from .image_files import uint8_to_tensor
 
 Channel = Annotated[int, Field(ge=0, le=255)]
@@ -96,6 +96,9 @@ class EmojiSource(DataSource):
         super().__init__(config)
         self.config: EmojiConfig = config
         self._images: dict[str, np.ndarray] | None = None
+        # Built once: training asks for the split several times (checks, weights, the feed).
+        self._held_out: Split | None = None
+        self._train: EmojiDataset | None = None
         if set(config.captions) - {"name"}:
             unicode_folder(config.unicode_dir)  # refused now, before a run starts writing anything
 
@@ -114,7 +117,9 @@ class EmojiSource(DataSource):
         return self._images
 
     def train_set(self) -> EmojiDataset:
-        return self._subset(self._split().train, self.config.captions)
+        if self._train is None:
+            self._train = self._subset(self._split().train, self.config.captions)
+        return self._train
 
     def val_set(self) -> EmojiDataset:
         # Held-out emoji are asked for by name: validation retrieval ranks names among names.
@@ -127,7 +132,12 @@ class EmojiSource(DataSource):
         members = Counter(family(c) for c in dict.fromkeys(characters))  # training emoji per family
         return torch.tensor([members[family(c)] for c in characters], dtype=torch.float64) ** -self.config.family_balance
 
-    def _split(self):
+    def _split(self) -> Split:
+        if self._held_out is None:
+            self._held_out = self._choose_split()
+        return self._held_out
+
+    def _choose_split(self) -> Split:
         c = self.config
         characters = list(self.images())
         if c.family_fraction < 1:

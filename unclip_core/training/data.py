@@ -51,7 +51,6 @@ class PairDataModule(L.LightningDataModule):
 
     def _loader(self, dataset, shuffle: bool, generator: torch.Generator | None = None, sampler=None) -> DataLoader:
         workers = self.source.config.num_workers
-        drop_last = shuffle and not isinstance(dataset, IterableDataset) and len(dataset) >= self.batch_size
         if isinstance(dataset, IterableDataset):
             # A stream has no length and orders itself (seeded shard order and shuffle buffer).
             shuffle, generator = False, None
@@ -60,7 +59,7 @@ class PairDataModule(L.LightningDataModule):
             batch_size=self.batch_size,
             shuffle=shuffle and sampler is None,
             sampler=sampler,
-            drop_last=drop_last,
+            drop_last=shuffle and len(dataset) >= self.batch_size,
             num_workers=workers,
             persistent_workers=workers > 0,
             generator=generator,

@@ -42,16 +42,18 @@ class IndexStream:
     def permutation(self, number: int) -> Tensor:
         """The `number`-th permutation of the stream (the two most recent are kept)."""
         if number not in self._cached:
-            generator = torch.Generator(self.device).manual_seed(self.seed * 1_000_003 + number)
             self._cached = {k: v for k, v in self._cached.items() if k == number - 1}
-            self._cached[number] = torch.randperm(self.count, generator=generator, device=self.device)
+            self._cached[number] = torch.randperm(self.count, generator=self._generator(number), device=self.device)
         return self._cached[number]
+
+    def _generator(self, number: int) -> torch.Generator:
+        """The generator of permutation `number` (or, weighted, of batch `number`): fixed by (seed, number)."""
+        return torch.Generator(self.device).manual_seed(self.seed * 1_000_003 + number)
 
     def batch(self, number: int) -> Tensor:
         """Indices of batch `number`: slices of one or more permutations (or weighted draws), never a host sync."""
         if self._cumulative is not None:
-            generator = torch.Generator(self.device).manual_seed(self.seed * 1_000_003 + number)
-            uniform = torch.rand(self.batch_size, generator=generator, device=self.device, dtype=torch.float64)
+            uniform = torch.rand(self.batch_size, generator=self._generator(number), device=self.device, dtype=torch.float64)
             # The first item whose cumulative share exceeds the draw; clamped against rounding at 1.
             return torch.searchsorted(self._cumulative, uniform, right=True).clamp_max_(self.count - 1)
         start, end = number * self.batch_size, (number + 1) * self.batch_size
