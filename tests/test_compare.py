@@ -18,7 +18,8 @@ from safetensors.torch import load_file, save_file
 
 from unclip_core.cli import main
 from unclip_core.experiments.runner import Comparison
-from unclip_core.experiments.spec import validate_experiment
+from unclip_core.experiments import expand_variants
+from unclip_core.experiments.spec import load_experiment, validate_experiment
 from unclip_core.weights import sha256_of
 
 from .conftest import ROOT
@@ -106,6 +107,25 @@ def test_two_samplers_by_two_step_counts_fill_every_metric_then_are_skipped(tiny
     assert sum("finished earlier; skipping" in m for m in messages) == 4, messages
     assert {p: p.stat().st_mtime_ns for p in out.glob("variants/*/record.json")} == stamps
     assert [r["metrics"] for r in again] == [r["metrics"] for r in records]
+
+
+def test_diversity_against_fidelity_along_guidance(tiny_model, tmp_path):
+    """Several images a prompt: diversity is measured among them, prompt by prompt, and a trade-off
+    plot puts one metric against another, a line per family through the guidance scales."""
+    exp = experiment(
+        model=str(tiny_model), overrides=["prior.sampler.steps=2", "decoder.sampler.steps=2"],
+        axes={"prior.type": ["diffusion_prior", "text_as_image"], "decoder.guidance_scale": [1.0, 3.0]},
+        prompts=["a red circle", "a small blue square"], images_per_prompt=3, metrics=["clip_score", "diversity"],
+        plot_x="decoder.guidance_scale", plot_pairs=[["clip_score", "diversity_clip"]],
+    )
+    out = tmp_path / "out"
+    records = run(exp, out)
+    assert len(records) == 4
+    for record in records:
+        assert record["images"] == 6 and record["directions"]["diversity_clip"] is None
+        assert len(record["per_prompt"]["diversity_pixels"]) == 2
+        assert record["metrics"]["diversity_pixels"] > 0  # three draws of a prompt are not three copies
+    assert (out / "plots" / "diversity_clip_vs_clip_score.png").stat().st_size > 1000
 
 
 def test_a_killed_run_loses_only_the_variant_in_flight(tiny_model, tmp_path):
@@ -225,6 +245,8 @@ GOOD = {"model": "unclip-emoji", "axes": {"decoder.sampler.steps": [2]}, "prompt
         ({"combine": "zipped"}, "combine"),
         ({"axes": {"decoder.sampler.stepz": [2]}}, "decoder.sampler.stepz"),
         ({"metrics": ["fid"]}, "metrics.0: 'fid' compares with true images"),
+        ({"metrics": ["clip_score", "diversity"]}, "metrics.1: 'diversity' compares the images of one prompt with each other and needs images_per_prompt: 2"),
+        ({"plot_pairs": [["clip_score", "sharpness"]]}, "plot_pairs.0: 'sharpness' is not a column of these metrics (clip_score, "),
         ({"metrics": ["fidd"]}, "unknown metric type 'fidd' (did you mean 'fid'?)"),
         ({"prompts": "nowhere.txt"}, "prompts: 'nowhere.txt' is neither a file nor a data set split"),
         ({"prompts": ["emoji:val", "a cat"]}, "prompts: a list is either prompts or data set splits"),
@@ -243,6 +265,34 @@ def test_a_bad_experiment_file_exits_2_with_one_line_naming_the_key(tmp_path, ca
     assert len(err.splitlines()) == 1 and err.startswith("error: ") and named in err, err
 
 
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "configs" / "experiments").glob("*.yaml")))
+def test_every_shipped_experiment_is_ready_to_run(name, tmp_path):
+    """Each file's base, prompts, metrics and variant graphs check out against the code as it is,
+    and checking writes nothing."""
+    from .test_data_emoji import font_available
+
+    exp = load_experiment(ROOT / "configs" / "experiments" / name)
+    if "emoji" in str(exp.prompts) and not font_available():
+        pytest.skip("emoji font missing: apt-get install fonts-noto-color-emoji")
+    ready = Comparison(exp, tmp_path / "out", progress=False).prepare()
+    assert len(ready.plans) == len(expand_variants(exp)) and ready.prompts.prompts
+    assert not (tmp_path / "out").exists()
+
+
+def test_check_names_the_experiment_and_stops_before_generating(tmp_path, capsys):
+    from .test_data_emoji import font_available
+
+    if not font_available():
+        pytest.skip("emoji font missing: apt-get install fonts-noto-color-emoji")
+    file = ROOT / "configs" / "experiments" / "prior-ablation-emoji.yaml"
+    assert main(["compare", str(file), "--check", "--out", str(tmp_path / "out"), "max_prompts=2", "--no-progress"]) == 0
+    said = capsys.readouterr().out
+    # The AR prior's two variants would train it (once, shared), and the caption-only baseline
+    # records its stateless prior in a run of its own; the diffusion prior's sample the base's stages.
+    assert said.startswith(f"{file}: 5 variants (3 train a stage), 2 prompts x 1 images x 3 seeds") and said.strip().endswith(": ready"), said
+    assert not (tmp_path / "out").exists()
+
+
 def test_command_line_overrides_change_the_file_or_every_variant_s_graph():
     from unclip_core.experiments.spec import apply_overrides
 
@@ -253,8 +303,6 @@ def test_command_line_overrides_change_the_file_or_every_variant_s_graph():
 
 
 def test_product_and_zip_of_axes():
-    from unclip_core.experiments import expand_variants
-
     axes = {"decoder.sampler.type": ["ddim", "dpmpp_2m"], "decoder.guidance_scale": [1.5, 3.0]}
     product = expand_variants(experiment(model="m", axes=axes, prompts=["p"]))
     zipped = expand_variants(experiment(model="m", axes=axes, prompts=["p"], combine="zip"))
@@ -265,8 +313,6 @@ def test_product_and_zip_of_axes():
 
 def test_the_baseline_runs_first_and_must_name_one_variant():
     from unclip_core.errors import ConfigError
-    from unclip_core.experiments import expand_variants
-
     axes = {"prior.type": ["diffusion_prior", "ar_prior"], "prior.guidance_scale": [1, 2]}
     extra = [{"prior.type": "text_as_image"}]
     variants = expand_variants(experiment(model="m", axes=axes, variants=extra, prompts=["p"], baseline={"prior.type": "text_as_image"}))
@@ -278,8 +324,6 @@ def test_the_baseline_runs_first_and_must_name_one_variant():
 
 
 def test_settings_for_an_axis_value_shape_the_graph_but_not_the_label():
-    from unclip_core.experiments import expand_variants
-
     exp = experiment(model="m", axes={"prior.type": ["diffusion_prior", "ar_prior"], "prior.guidance_scale": [1, 2]},
                      settings_for={"prior.type=ar_prior": ["prior.buckets=32"], "prior.guidance_scale=2": ["decoder.guidance_scale=2"]},
                      prompts=["p"])

@@ -51,6 +51,11 @@ class TestPriorCosine(MetricContract):
     prior_section = {"type": "text_as_image"}
 
 
+class TestDiversity(MetricContract):
+    metric_type = "diversity"
+    encoder_section = TINY_ENCODER
+
+
 class TestOracle(MetricContract):
     metric_type = "oracle"
     encoder_section = TINY_ENCODER
@@ -115,6 +120,29 @@ def test_retrieval_finds_each_true_image_when_the_images_are_the_true_ones(encod
     true = smooth_images(12, seed=3)
     scores = build_component("metric", {"type": "retrieval"}).measure(Samples([f"p{i}" for i in range(12)], true, encoder, true))
     assert scores == {"retrieval_top1": 1.0, "retrieval_top5": 1.0}
+
+
+def test_diversity_is_zero_for_copies_and_grows_with_how_much_a_prompt_s_images_differ(encoder):
+    base = smooth_images(3, seed=5).repeat_interleave(4, 0)  # 3 prompts, 4 images each
+    prompts = [f"prompt {i // 4}" for i in range(12)]
+    metric = build_component("metric", {"type": "diversity"})
+    copies = metric.measure(Samples(prompts, base, encoder))
+    assert copies["diversity_clip"] == pytest.approx(0.0, abs=1e-5) and copies["diversity_pixels"] == pytest.approx(0.0, abs=1e-6)
+    scores = [metric.measure(Samples(prompts, with_noise(base, level), encoder)) for level in (0.1, 0.5)]
+    assert 0 < scores[0]["diversity_pixels"] < scores[1]["diversity_pixels"]
+    assert 0 < scores[0]["diversity_clip"] < scores[1]["diversity_clip"]
+    # Only images of the same prompt are compared: prompts that differ from each other add nothing.
+    other_prompts = metric.measure(Samples(prompts, smooth_images(3, seed=6).repeat_interleave(4, 0), encoder))
+    assert other_prompts["diversity_pixels"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_diversity_of_two_images_is_their_distance(encoder):
+    images = torch.stack([torch.full((3, 32, 32), -1.0), torch.full((3, 32, 32), 1.0)])
+    per_image = build_component("metric", {"type": "diversity"}).per_image(Samples(["p", "p"], images, encoder))
+    # Black against white: every pixel differs by the whole 0..1 range.
+    assert per_image["diversity_pixels"].tolist() == pytest.approx([1.0, 1.0])
+    z = torch.nn.functional.normalize(encoder.encode_image(images), dim=-1)
+    assert per_image["diversity_clip"].tolist() == pytest.approx([1 - (z[0] @ z[1]).item()] * 2, abs=1e-5)
 
 
 def test_prior_cosine_of_the_caption_only_prior_is_the_caption_image_cosine(encoder):

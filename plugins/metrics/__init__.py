@@ -1,9 +1,10 @@
-"""The built-in metrics: fid, kid, clip_score, retrieval, prior_cosine and the shapes oracle."""
+"""The built-in metrics: fid, kid, clip_score, retrieval, prior_cosine, diversity and the shapes oracle."""
 
 from unclip_core import hookimpl
 
 from .clip_score import ClipScore
 from .distribution import FID, KID
+from .diversity import Diversity
 from .oracle import OracleAccuracy
 from .prior_cosine import PriorCosine
 from .retrieval import Retrieval
@@ -16,4 +17,5 @@ def unclip_register_components(register):
     register(ClipScore)
     register(Retrieval)
     register(PriorCosine)
+    register(Diversity)
     register(OracleAccuracy)

@@ -29,6 +29,8 @@ The experiment file (YAML):
   batch_size: 16                 # prompts per generate call
   metrics: [NAME, {type: NAME, OPTION: VALUE}]   # `unclip plugins` lists the metrics
   device: cpu                    # cpu, cuda, cuda:N or auto
+  plot_x: AXIS                   # the axis plots put on x (default: the first that counts steps)
+  plot_pairs: [[COLUMN_X, COLUMN_Y]]   # trade-offs: one column against another, along plot_x
 
 A variant that changes what a stage learns (e.g. prior.type, prior.depth, train.prior.lr)
 trains that stage only, reusing the base's other stages; sampler and guidance changes need
@@ -47,6 +49,10 @@ def add_parser(sub) -> None:
     parser.add_argument("experiment", help="experiment YAML file (e.g. configs/experiments/samplers-emoji.yaml)")
     parser.add_argument("--out", help="output folder; default runs/experiments/<file name without .yaml>")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--check", action="store_true",
+        help="check the file, the base, the prompts, each metric's needs and every variant's graph, then stop (a graph: base is trained first)",
+    )
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. seeds=[0] max_prompts=8 device=cuda")
     parser.set_defaults(run=run)
 
@@ -57,6 +63,13 @@ def run(args: argparse.Namespace) -> None:
 
     experiment = load_experiment(args.experiment, list(args.overrides))
     out = Path(args.out) if args.out else Path("runs/experiments") / Path(args.experiment).stem
-    records = Comparison(experiment, out, progress=not args.no_progress).run()
+    comparison = Comparison(experiment, out, progress=not args.no_progress)
+    if args.check:
+        ready = comparison.prepare()
+        training = sum(bool(plan.retrain) for plan in ready.plans)
+        print(f"{args.experiment}: {len(ready.plans)} variants ({training} train a stage), {len(ready.prompts.prompts)} prompts "
+              f"x {experiment.images_per_prompt} images x {len(experiment.seeds)} seeds, metrics {', '.join(m.name for m in comparison.metrics)}: ready")
+        return
+    records = comparison.run()
     print((out / "results.md").read_text(), end="")
     print(f"{len(records)} variants; results in {out}/results.csv, {out}/results.md and {out}/plots/")

@@ -1,4 +1,5 @@
-"""Plots: every metric against steps (when an axis counts steps) and against seconds per image.
+"""Plots: every metric against steps (when an axis counts steps) and against seconds per image,
+and any pairs of columns the experiment names against each other (trade-offs).
 
 One line per variant family: the variants that share every axis value but the x axis.
 """
@@ -20,7 +21,7 @@ from .tables import interval, metric_columns, value  # noqa: E402
 from .variants import Variant  # noqa: E402
 
 
-def write_plots(records: list[dict[str, Any]], x_axis: str | None, folder: Path) -> list[Path]:
+def write_plots(records: list[dict[str, Any]], x_axis: str | None, folder: Path, pairs: list[tuple[str, str]] = ()) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     families = _families(records, x_axis)
@@ -32,6 +33,10 @@ def write_plots(records: list[dict[str, Any]], x_axis: str | None, folder: Path)
         written.append(_plot(families, lambda r: r["seconds_per_image"], "seconds per image", column, folder / f"{column}_vs_seconds.png"))
     if x_axis is not None:
         written.append(_plot(along_x, lambda r: r["settings"][x_axis], x_axis, "seconds_per_image", folder / "seconds_per_image_vs_steps.png"))
+    for x_column, y_column in pairs:
+        # Each point is labelled with its x-axis value, which the line runs through in order.
+        label = (lambda r: r["settings"].get(x_axis)) if x_axis is not None else None
+        written.append(_plot(families, lambda r, c=x_column: value(r, c), x_column, y_column, folder / f"{y_column}_vs_{x_column}.png", label))
     return written
 
 
@@ -60,11 +65,11 @@ def error_bars(members: list[dict[str, Any]], column: str) -> tuple[str, list[li
     return None
 
 
-def _plot(families, x_of, x_label: str, column: str, path: Path) -> Path:
+def _plot(families, x_of, x_label: str, column: str, path: Path, point_label=None) -> Path:
     figure, axes = plt.subplots(figsize=(6.4, 4.4))
     kinds = set()
     for family, members in families.items():
-        members = [r for r in members if not math.isnan(value(r, column))]
+        members = [r for r in members if not math.isnan(value(r, column)) and not _is_nan(x_of(r))]
         if not members:
             continue
         xs, ys = [x_of(r) for r in members], [value(r, column) for r in members]
@@ -74,6 +79,9 @@ def _plot(families, x_of, x_label: str, column: str, path: Path) -> Path:
             axes.errorbar(xs, ys, yerr=bars[1], marker="o", capsize=3, label=family)
         else:
             axes.plot(xs, ys, marker="o", label=family)
+        for x, y, r in zip(xs, ys, members) if point_label is not None else ():
+            if point_label(r) is not None:
+                axes.annotate(str(point_label(r)), (x, y), textcoords="offset points", xytext=(4, 4), fontsize="x-small")
     if x_label.endswith("steps") and all(isinstance(x_of(r), (int, float)) and x_of(r) > 0 for m in families.values() for r in m):
         axes.set_xscale("log", base=2)  # step counts are usually doubled from one variant to the next
         axes.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
@@ -90,3 +98,7 @@ def _plot(families, x_of, x_label: str, column: str, path: Path) -> Path:
     plt.close(figure)
     os.replace(tmp, path)
     return path
+
+
+def _is_nan(x: Any) -> bool:
+    return isinstance(x, float) and math.isnan(x)

@@ -40,7 +40,7 @@ from .prompts import PromptSet, load_prompts
 from .records import RecordStore, fingerprint
 from .retraining import prepare_run, stages_to_train, training_key
 from .spec import Experiment
-from .tables import write_csv, write_markdown
+from .tables import COST_COLUMNS, write_csv, write_markdown
 from .variants import Variant, expand_variants
 
 
@@ -51,6 +51,17 @@ class Plan:
     variant: Variant
     graph: Graph
     retrain: list[str]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A checked experiment, ready to generate: its base, prompts and one plan per variant."""
+
+    base_source: str
+    base_files: ModelFiles
+    base_id: str
+    prompts: PromptSet
+    plans: list[Plan]
 
 
 class Comparison:
@@ -64,31 +75,39 @@ class Comparison:
         self.device = resolve_device(experiment.device)
 
     # ---- the whole run ------------------------------------------------------------------
-    def run(self) -> list[dict[str, Any]]:
-        """Run every unfinished variant; returns the records of all variants, in axis order."""
-        self.out.mkdir(parents=True, exist_ok=True)
-        (self.out / "experiment.yaml").write_text(yaml.safe_dump(self.experiment.model_dump(mode="json"), sort_keys=False))
+    def prepare(self) -> Prepared:
+        """Everything checked before the first image: the base, the prompts, what each metric
+        needs, and every variant's graph. A `graph:` base is trained first (into OUT/base);
+        a `model:` base writes nothing."""
         base_source, base_files, raw = self.base()
         base_id = base_identity(base_source, base_files)
         base_graph = graph_from_dict(OmegaConf.create(raw))
         prompts = load_prompts(self.experiment.prompts, base_graph, self.registry, self.experiment.max_prompts)
-        check_metric_needs(self.metrics, prompts, base_graph)
+        check_metric_needs(self.metrics, prompts, base_graph, self.experiment.images_per_prompt)
+        check_plot_pairs(self.experiment.plot_pairs, self.metrics)
         plans = [self.plan(variant, raw, base_graph, base_id) for variant in expand_variants(self.experiment)]
-        store = RecordStore(self.out / "variants", self.fingerprint(base_id, prompts))
+        return Prepared(base_source, base_files, base_id, prompts, plans)
+
+    def run(self) -> list[dict[str, Any]]:
+        """Run every unfinished variant; returns the records of all variants, in axis order."""
+        ready = self.prepare()
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "experiment.yaml").write_text(yaml.safe_dump(self.experiment.model_dump(mode="json"), sort_keys=False))
+        store = RecordStore(self.out / "variants", self.fingerprint(ready.base_id, ready.prompts))
         records: dict[str, dict[str, Any]] = {}
-        bar = tqdm(plans, desc="variants", unit="variant", disable=not self.progress)
+        bar = tqdm(ready.plans, desc="variants", unit="variant", disable=not self.progress)
         for plan in bar:
             bar.set_postfix_str(plan.variant.label[:60])
             record = store.finished(plan.variant)
             if record is not None:
                 self.log(f"[{plan.variant.label}] finished earlier; skipping")
             else:
-                record = self.run_variant(plan, base_source, base_files, prompts, store.variant_dir(plan.variant))
+                record = self.run_variant(plan, ready.base_source, ready.base_files, ready.prompts, store.variant_dir(plan.variant))
                 store.save(plan.variant, record)
             records[plan.variant.label] = record
             self.write_tables(list(records.values()))
         # Plots once at the end: a figure per metric column costs more than a tiny variant.
-        write_plots(list(records.values()), self.experiment.x_axis, self.out / "plots")
+        write_plots(list(records.values()), self.experiment.x_axis, self.out / "plots", self.experiment.plot_pairs)
         return list(records.values())
 
     def base(self) -> tuple[str, ModelFiles, Any]:
@@ -216,7 +235,7 @@ def build_metrics(experiment: Experiment, registry: Registry) -> list[Metric]:
     return metrics
 
 
-def check_metric_needs(metrics: list[Metric], prompts: PromptSet, graph: Graph) -> None:
+def check_metric_needs(metrics: list[Metric], prompts: PromptSet, graph: Graph, images_per_prompt: int) -> None:
     """Fail before any generation when a metric cannot run on these prompts or this pipeline."""
     for i, metric in enumerate(metrics):
         if metric.needs_references and prompts.references is None:
@@ -226,6 +245,21 @@ def check_metric_needs(metrics: list[Metric], prompts: PromptSet, graph: Graph) 
             )
         if metric.needs_prior and graph.prior is None:
             raise ConfigError(f"metrics.{i}: '{metric.name}' needs a prior and the base pipeline has none")
+        if images_per_prompt < metric.min_images_per_prompt:
+            raise ConfigError(
+                f"metrics.{i}: '{metric.name}' compares the images of one prompt with each other and needs "
+                f"images_per_prompt: {metric.min_images_per_prompt} or more (it is {images_per_prompt}); raise images_per_prompt"
+            )
+
+
+def check_plot_pairs(pairs: list[tuple[str, str]], metrics: list[Metric]) -> None:
+    """Fail before any generation when a plotted column can come from none of the metrics (a
+    metric's columns start with its name; the exact ones are known only once it has measured)."""
+    for i, pair in enumerate(pairs):
+        for column in pair:
+            if column not in COST_COLUMNS and not any(column.startswith(metric.name) for metric in metrics):
+                known = ", ".join([m.name for m in metrics] + sorted(COST_COLUMNS))
+                raise ConfigError(f"plot_pairs.{i}: '{column}' is not a column of these metrics ({known}); name a column a metric reports")
 
 
 def base_identity(source: str, files: ModelFiles) -> str:

@@ -45,6 +45,10 @@ class Experiment(BaseModel):
     device: str = Field("cpu", description="Where images are generated and measured: cpu, cuda, cuda:1, or auto.")
     grid_images: int = Field(64, ge=1, description="At most this many images of the first seed go into each variant's grid.png.")
     plot_x: str | None = Field(None, description="The axis plots use as x; default: the first axis whose key ends in 'steps'.")
+    plot_pairs: list[tuple[str, str]] = Field(
+        [], description="Columns [x, y] plotted against each other, a line per variant family through its plot_x values: "
+        "a trade-off such as [clip_score, diversity_clip]."
+    )
     baseline: dict[str, Any] | None = Field(
         None, description="The variant every other one is compared with prompt by prompt, by its axis values, e.g. "
         "{decoder.sampler.steps: 16}; it runs first. Default: the first variant."

@@ -43,8 +43,9 @@ class Metric(Component, ABC):
     """Scores generated images; `measure` returns {column: value}, each column prefixed by `name`.
 
     `direction(column)` tells tables which end of a column is best. A metric that compares
-    against true images sets `needs_references` (and one that draws from the prior sets
-    `needs_prior`); experiments check both before generating anything.
+    against true images sets `needs_references` (one that draws from the prior sets
+    `needs_prior`, and one that compares the images of a prompt with each other raises
+    `min_images_per_prompt`); experiments check all three before generating anything.
     """
 
     kind: ClassVar[str] = "metric"
@@ -52,6 +53,7 @@ class Metric(Component, ABC):
     higher_is_better: ClassVar[bool] = True
     needs_references: ClassVar[bool] = False
     needs_prior: ClassVar[bool] = False
+    min_images_per_prompt: ClassVar[int] = 1
 
     def __init__(self, config: ComponentConfig) -> None:
         self.config = config

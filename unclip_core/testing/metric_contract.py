@@ -21,7 +21,8 @@ class MetricContract:
     Subclasses set `metric_type` and `encoder_section` (a small encoder, e.g. an untrained
     tiny CLIP: these checks are about the contract, not about quality). Metrics that draw from
     the prior get one built from `prior_section`. `prompts` may be replaced by captions the
-    metric can read.
+    metric can read. A metric that compares the images of one prompt with each other
+    (`min_images_per_prompt` > 1) gets that many images of every prompt, and must refuse fewer.
     """
 
     metric_type: ClassVar[str]
@@ -41,18 +42,23 @@ class MetricContract:
             cls._built_encoder = build_component("encoder", dict(self.encoder_section)).eval()
         return cls._built_encoder
 
-    def samples(self, *, references: bool = True, seed: int = 0) -> Samples:
+    def samples(self, *, references: bool = True, seed: int = 0, images_per_prompt: int | None = None) -> Samples:
+        """Smooth random images of `prompts`, prompt-major, as many of each prompt as the metric
+        needs (or `images_per_prompt`)."""
         encoder = self.encoder()
         prior = None
         if self.prior_section is not None:
             prior = build_component("prior", dict(self.prior_section), spec=encoder.spec).eval()
+        repeat = images_per_prompt or self.make_metric().min_images_per_prompt
+        prompts = [prompt for prompt in self.prompts for _ in range(repeat)]
         generator = torch.Generator().manual_seed(seed)
-        shape = (len(self.prompts), 3, self.image_size, self.image_size)
-        # Smooth random images: a coarse random field upsampled, so they look like images rather than noise.
-        coarse = torch.rand(shape[0], 3, 4, 4, generator=generator) * 2 - 1
+        shape = (len(prompts), 3, self.image_size, self.image_size)
+        # Smooth random images: a coarse random field upsampled, so they look like images rather than
+        # noise; one true image a prompt, and its images that image with noise of their own.
+        coarse = (torch.rand(len(self.prompts), 3, 4, 4, generator=generator) * 2 - 1).repeat_interleave(repeat, 0)
         true = torch.nn.functional.interpolate(coarse, size=self.image_size, mode="bilinear", align_corners=False)
         images = (true + 0.3 * torch.randn(shape, generator=generator)).clamp(-1, 1)
-        return Samples(list(self.prompts), images, encoder, true if references else None, prior, seed)
+        return Samples(prompts, images, encoder, true if references else None, prior, seed)
 
     def test_columns_are_named_after_the_metric_and_finite(self) -> None:
         metric = self.make_metric()
@@ -93,3 +99,10 @@ class MetricContract:
             return
         with pytest.raises(InputError, match=metric.name):
             metric.measure(samples)
+
+    def test_too_few_images_of_a_prompt_is_one_clear_error(self) -> None:
+        metric = self.make_metric()
+        if metric.min_images_per_prompt == 1:
+            return  # any number of images a prompt will do
+        with pytest.raises(InputError, match=metric.name):
+            metric.measure(self.samples(images_per_prompt=metric.min_images_per_prompt - 1))
