@@ -116,6 +116,26 @@ def test_guidance_scale_changes_samples_and_zero_is_the_unconditional_model(trai
     torch.testing.assert_close(unguided, reference, atol=1e-4, rtol=0)
 
 
+def test_from_the_caption_alone_z_i_is_ignored_and_guidance_is_on_the_caption(trained):
+    """condition_on_image: false is GLIDE inside the decoder: the null z_i (what image_dropout
+    trains) with the caption, guided against the unconditional model."""
+    decoder, _, z_i, text = trained
+    z_i, text, noise = z_i[:8], text.index(slice(0, 8)), fixed_noise(8)
+    saved = decoder.config
+    decoder.config = saved.model_copy(update={"condition_on_image": False})
+    try:
+        caption_only = decoder.sample(z_i, text, noise=noise, guidance_scale=3.0)
+        other_z_i = decoder.sample(z_i.roll(1, 0), text, noise=noise, guidance_scale=3.0)
+    finally:
+        decoder.config = saved
+    torch.testing.assert_close(caption_only, other_z_i)
+    assert mse(caption_only, decoder.sample(z_i, text, noise=noise, guidance_scale=3.0)) > 1e-3
+    cond = decoder.conditioning(z_i, text, drop_image=True)
+    uncond = decoder.conditioning(z_i, text, drop_image=True, drop_text=True)
+    glide = decoder.sampler.sample(decoder.diffusion.denoiser(decoder.network, cond, uncond, 3.0), noise.clone(), decoder.diffusion.schedule)
+    torch.testing.assert_close(caption_only, glide, atol=1e-4, rtol=0)
+
+
 def test_guidance_runs_both_passes_in_one_forward(trained):
     decoder, _, z_i, text = trained
     batches: list[int] = []
@@ -181,6 +201,8 @@ def test_layout_errors_name_the_fix():
         build_component("decoder", {**DECODER, "attention_resolutions": [5]}, spec=spec)
     with pytest.raises(ConfigError, match="divisible by 4"):
         build_component("decoder", {**DECODER, "image_size": 18, "channel_mults": [1, 2, 2]}, spec=spec)
+    with pytest.raises(ConfigError, match="trained with image_dropout 0 never learned; use a decoder trained with image_dropout > 0"):
+        build_component("decoder", {**DECODER, "image_dropout": 0.0, "condition_on_image": False}, spec=spec)
 
 
 def test_train_command_knows_the_decoder_and_upsampler_stages():

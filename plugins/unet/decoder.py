@@ -30,12 +30,25 @@ class UNetDecoderConfig(UNetConfig):
     guidance_scale: float = Field(3.0, ge=0, description="Classifier-free guidance at sampling; 1 = none.")
     image_dropout: float = Field(0.1, ge=0, le=1, description="Training probability of dropping z_i.")
     text_dropout: float = Field(0.5, ge=0, le=1, description="Training probability of dropping the caption.")
+    condition_on_image: bool = Field(
+        True, description="Sample from z_i and the caption; false: from the caption alone, z_i replaced by the null "
+        "embedding that image_dropout trains, so the decoder is a GLIDE-style text-to-image model guided by the caption only."
+    )
     caption_depth: int = Field(
         0, ge=0, description="Layers of the decoder's own caption transformer (GLIDE's text encoder); 0: none, "
         "the UNet attends to the CLIP text encodings directly."
     )
     caption_width: int = Field(512, ge=8, description="Width of the caption transformer (with caption_depth > 0).")
     caption_heads: int = Field(8, ge=1, description="Attention heads of the caption transformer; they divide caption_width.")
+
+    @model_validator(mode="after")
+    def _null_image_was_trained(self):
+        if not self.condition_on_image and self.image_dropout == 0:
+            raise ValueError(
+                "condition_on_image: false samples from the null z_i, which a decoder trained with image_dropout 0 never "
+                "learned; use a decoder trained with image_dropout > 0, or condition_on_image: true"
+            )
+        return self
 
     @model_validator(mode="after")
     def _heads_divide_caption_width(self):
@@ -48,7 +61,7 @@ class UNetDecoder(Decoder):
     """GLIDE-style UNet decoder conditioned on z_i and caption tokens, with classifier-free guidance."""
 
     name: ClassVar[str] = "unet_decoder"
-    sampling_fields: ClassVar[frozenset[str]] = frozenset({"guidance_scale"})
+    sampling_fields: ClassVar[frozenset[str]] = frozenset({"guidance_scale", "condition_on_image"})
     Config: ClassVar[type[UNetDecoderConfig]] = UNetDecoderConfig
     nested: ClassVar[dict[str, str]] = {"sampler": "sampler"}
 
@@ -124,7 +137,7 @@ class UNetDecoder(Decoder):
     def denoiser(self, image_embedding: Tensor, text: TextEncoding, guidance_scale: float | None = None) -> Denoiser:
         """x_t, t -> guided x0, clipped to [-1, 1]; guidance batches both passes in one forward."""
         scale = self.config.guidance_scale if guidance_scale is None else guidance_scale
-        cond = self.conditioning(image_embedding, text)
+        cond = self.conditioning(image_embedding, text, drop_image=not self.config.condition_on_image)
         uncond = self.conditioning(image_embedding, text, drop_image=True, drop_text=True)
         return self.diffusion.denoiser(self.network, cond, uncond, scale)
 
