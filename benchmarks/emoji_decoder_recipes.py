@@ -144,8 +144,8 @@ def main() -> None:
                      **{k: v for k, v in oracle_row(m[s]).items() if not k.endswith("_ranks") and k != "row"}}
                      for s in args.steps]
              for name, m in measured.items()}
-    last = {name: Path(args.runs) / name / f"quality_{args.steps[-1]}.json" for name in variants}
-    paired = {name: compare(load(str(last[baseline])), load(str(last[name])), [ORACLE, ORACLE]) for name in list(variants)[1:]}
+    last = {name: load(str(Path(args.runs) / name / f"quality_{args.steps[-1]}.json")) for name in variants}
+    paired = {name: compare(last[baseline], last[name], [ORACLE, ORACLE]) for name in list(variants)[1:]}
     for name, lines in paired.items():
         print(f"\nat {args.steps[-1]} steps, {name} against {baseline} (points, 95% paired interval):")
         for line in lines:
@@ -153,7 +153,7 @@ def main() -> None:
                   f"[{100 * line['ci95'][0]:+.1f}, {100 * line['ci95'][1]:+.1f}] ({line['verdict']})")
     # One pair keeps the shape of earlier result files: a list; more pairs are keyed by variant.
     final = next(iter(paired.values())) if len(paired) == 1 else paired
-    kinds = by_kind({name: json.loads(path.read_text()) for name, path in last.items()})
+    kinds = by_kind({name: m[args.steps[-1]] for name, m in measured.items()})
     for title, rows in kinds.items():
         print(f"\nat {args.steps[-1]} steps, i2i top-1 / top-5 by {title}:")
         for kind, rates in rows.items():

@@ -33,9 +33,9 @@ def write_plots(records: list[dict[str, Any]], x_axis: str | None, folder: Path,
         written.append(_plot(families, lambda r: r["seconds_per_image"], "seconds per image", column, folder / f"{column}_vs_seconds.png"))
     if x_axis is not None:
         written.append(_plot(along_x, lambda r: r["settings"][x_axis], x_axis, "seconds_per_image", folder / "seconds_per_image_vs_steps.png"))
+    # Each point of a trade-off is labelled with its x-axis value, which the line runs through in order.
+    label = (lambda r: r["settings"].get(x_axis)) if x_axis is not None else None
     for x_column, y_column in pairs:
-        # Each point is labelled with its x-axis value, which the line runs through in order.
-        label = (lambda r: r["settings"].get(x_axis)) if x_axis is not None else None
         written.append(_plot(families, lambda r, c=x_column: value(r, c), x_column, y_column, folder / f"{y_column}_vs_{x_column}.png", label))
     return written
 
@@ -79,9 +79,10 @@ def _plot(families, x_of, x_label: str, column: str, path: Path, point_label=Non
             axes.errorbar(xs, ys, yerr=bars[1], marker="o", capsize=3, label=family)
         else:
             axes.plot(xs, ys, marker="o", label=family)
-        for x, y, r in zip(xs, ys, members) if point_label is not None else ():
-            if point_label(r) is not None:
-                axes.annotate(str(point_label(r)), (x, y), textcoords="offset points", xytext=(4, 4), fontsize="x-small")
+        if point_label is not None:
+            for x, y, r in zip(xs, ys, members):
+                if (text := point_label(r)) is not None:
+                    axes.annotate(str(text), (x, y), textcoords="offset points", xytext=(4, 4), fontsize="x-small")
     if x_label.endswith("steps") and all(isinstance(x_of(r), (int, float)) and x_of(r) > 0 for m in families.values() for r in m):
         axes.set_xscale("log", base=2)  # step counts are usually doubled from one variant to the next
         axes.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())

@@ -10,6 +10,7 @@ import torch
 
 from ..errors import InputError
 from ..interfaces import Samples
+from ..plugins import get_registry
 from .helpers import build_component
 
 
@@ -49,7 +50,7 @@ class MetricContract:
         prior = None
         if self.prior_section is not None:
             prior = build_component("prior", dict(self.prior_section), spec=encoder.spec).eval()
-        repeat = images_per_prompt or self.make_metric().min_images_per_prompt
+        repeat = images_per_prompt or get_registry().get("metric", self.metric_type).min_images_per_prompt
         prompts = [prompt for prompt in self.prompts for _ in range(repeat)]
         generator = torch.Generator().manual_seed(seed)
         shape = (len(prompts), 3, self.image_size, self.image_size)
