@@ -1,5 +1,5 @@
-"""Plots: every metric against steps (when an axis counts steps) and against seconds per image,
-and any pairs of columns the experiment names against each other (trade-offs).
+"""Plots: every metric against the x axis (plot_x, or the axis that counts steps) and against
+seconds per image, and any pairs of columns the experiment names against each other (trade-offs).
 
 One line per variant family: the variants that share every axis value but the x axis.
 """
@@ -27,12 +27,14 @@ def write_plots(records: list[dict[str, Any]], x_axis: str | None, folder: Path,
     families = _families(records, x_axis)
     # Against steps, only variants that set the x axis (an extra variant may leave it out).
     along_x = _families([r for r in records if x_axis in r["settings"]], x_axis) if x_axis is not None else {}
+    # Named by the axis key's last part: decoder.sampler.steps -> <metric>_vs_steps.png.
+    x_name = x_axis.rsplit(".", 1)[-1] if x_axis is not None else None
     for column in metric_columns(records):
         if x_axis is not None:
-            written.append(_plot(along_x, lambda r: r["settings"][x_axis], x_axis, column, folder / f"{column}_vs_steps.png"))
+            written.append(_plot(along_x, lambda r: r["settings"][x_axis], x_axis, column, folder / f"{column}_vs_{x_name}.png"))
         written.append(_plot(families, lambda r: r["seconds_per_image"], "seconds per image", column, folder / f"{column}_vs_seconds.png"))
     if x_axis is not None:
-        written.append(_plot(along_x, lambda r: r["settings"][x_axis], x_axis, "seconds_per_image", folder / "seconds_per_image_vs_steps.png"))
+        written.append(_plot(along_x, lambda r: r["settings"][x_axis], x_axis, "seconds_per_image", folder / f"seconds_per_image_vs_{x_name}.png"))
     # Each point of a trade-off is labelled with its x-axis value, which the line runs through in order.
     label = (lambda r: r["settings"].get(x_axis)) if x_axis is not None else None
     for x_column, y_column in pairs:

@@ -3,7 +3,8 @@
 A stage is trained again when its section differs from the base in anything but sampling:
 its type, architecture or training fields, its `train.<stage>` settings (but bookkeeping such
 as checkpoint intervals), or anything shared by all stages (data, trainer, seed). Sampler sections and a component's `sampling_fields`
-(guidance, draws per prompt) change nothing a stage learned. A new encoder changes every
+(guidance, draws per prompt) change nothing a stage learned, and a stage with nothing to learn
+(`trainable = False`) is built, not trained. A new encoder changes every
 stage's inputs, so every stage trains again.
 """
 
@@ -20,8 +21,11 @@ SHARED_BY_ALL = ("data", "trainer", "seed")
 
 
 def stages_to_train(base: Graph, variant: Graph) -> list[str]:
-    """Names (as in the pipeline folder: encoder, prior, decoder, upsampler_0, ...) in training order."""
-    trainable = [stage.name for stage in stages(variant)]
+    """Names (as in the pipeline folder: encoder, prior, decoder, upsampler_0, ...) in training order.
+
+    A stage with nothing to learn (a caption-only prior) is never among them: the variant
+    builds it as it samples, with no run folder and no copy of the base's weights for it."""
+    trainable = [stage.name for stage in stages(variant) if not stage.stateless]
     if learned(base.encoder) != learned(variant.encoder):
         return trainable
     base_dict, variant_dict = base.to_dict(), variant.to_dict()
@@ -51,7 +55,7 @@ def prepare_run(base: ModelFiles, variant: Graph, retrain: list[str]) -> None:
     target.mkdir(parents=True, exist_ok=True)
     kept = {}
     for stage in stages(variant):
-        if stage.name in retrain:
+        if stage.name in retrain or stage.stateless:  # a stateless stage is recorded when train_all builds it
             continue
         weights = base.path(f"{stage.name}.safetensors")
         if weights.is_file():

@@ -7,7 +7,7 @@ Layout of the output folder:
   trained/<key>/              a training run (pipeline/ and the trained stages), shared by every
                               variant that trains the same stages the same way
   results.csv  results.md     every finished variant, rewritten after each one
-  plots/                      <metric>_vs_steps.png, <metric>_vs_seconds.png, drawn at the end
+  plots/                      <metric>_vs_<x axis>.png, <metric>_vs_seconds.png, drawn at the end
 """
 
 from __future__ import annotations
