@@ -7,7 +7,7 @@ import torch
 from .blobs import BlobSource, blob_images
 
 from unclip_core.commands.train import STAGES
-from unclip_core.errors import InputError
+from unclip_core.errors import ConfigError, InputError
 from unclip_core.graph import graph_from_dict
 from unclip_core.pipeline import Pipeline
 from unclip_core.plugins import get_registry
@@ -208,3 +208,30 @@ def test_layout_errors_name_the_fix():
 def test_train_command_knows_the_decoder_and_upsampler_stages():
     assert STAGES["decoder"] == ("unclip_core.training.decoder", "train_decoder")
     assert STAGES["upsampler"] == ("unclip_core.training.upsampler", "train_upsampler")
+
+
+def test_a_guidance_interval_guides_only_its_steps(trained):
+    decoder, _, z_i, text = trained
+    z_i, text, noise = z_i[:8], text.index(slice(0, 8)), fixed_noise(8)
+    saved = decoder.config
+
+    def sample(**update):
+        decoder.config = saved.model_copy(update=update)
+        try:
+            return decoder.sample(z_i, text, noise=noise, guidance_scale=3.0)
+        finally:
+            decoder.config = saved
+
+    guided, plain = decoder.sample(z_i, text, noise=noise, guidance_scale=3.0), decoder.sample(z_i, text, noise=noise)
+    torch.testing.assert_close(sample(guidance_interval=(0.0, 1.0)), guided)
+    half = sample(guidance_interval=(0.0, 0.5))
+    assert mse(half, guided) > 1e-5 and mse(half, plain) > 1e-5
+    thresholded = sample(dynamic_threshold=0.9)
+    assert thresholded.abs().max() <= 1.0
+    assert mse(thresholded, guided) > 1e-5
+
+
+def test_a_guidance_interval_out_of_order_is_refused():
+    with pytest.raises(ConfigError, match=r"guidance_interval must be \[low, high\] with 0 <= low <= high <= 1, got \[0.8, 0.2\]"):
+        build_component("decoder", {**TestUNetDecoderContract.decoder_section, "guidance_interval": [0.8, 0.2]},
+                        spec=DecoderContract.spec)

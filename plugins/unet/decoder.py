@@ -34,6 +34,14 @@ class UNetDecoderConfig(UNetConfig):
         True, description="Sample from z_i and the caption; false: from the caption alone, z_i replaced by the null "
         "embedding that image_dropout trains, so the decoder is a GLIDE-style text-to-image model guided by the caption only."
     )
+    guidance_interval: tuple[float, float] = Field(
+        (0.0, 1.0), description="Guide only the steps whose timestep, as a fraction of the schedule (0 clean, 1 pure "
+        "noise), lies in [low, high]; the others take the conditional prediction. [0, 1]: every step."
+    )
+    dynamic_threshold: float | None = Field(
+        None, gt=0, le=1, description="Bound each x0 estimate by Imagen's dynamic thresholding at this percentile of "
+        "its absolute values (0.995 is Imagen's) instead of clipping it to [-1, 1]; null: the fixed clip."
+    )
     caption_depth: int = Field(
         0, ge=0, description="Layers of the decoder's own caption transformer (GLIDE's text encoder); 0: none, "
         "the UNet attends to the CLIP text encodings directly."
@@ -51,6 +59,13 @@ class UNetDecoderConfig(UNetConfig):
         return self
 
     @model_validator(mode="after")
+    def _interval_is_ordered(self):
+        low, high = self.guidance_interval
+        if not 0 <= low <= high <= 1:
+            raise ValueError(f"guidance_interval must be [low, high] with 0 <= low <= high <= 1, got [{low}, {high}]")
+        return self
+
+    @model_validator(mode="after")
     def _heads_divide_caption_width(self):
         if self.caption_depth and self.caption_width % self.caption_heads:
             raise ValueError(f"caption_width {self.caption_width} must be divisible by caption_heads {self.caption_heads}")
@@ -61,7 +76,9 @@ class UNetDecoder(Decoder):
     """GLIDE-style UNet decoder conditioned on z_i and caption tokens, with classifier-free guidance."""
 
     name: ClassVar[str] = "unet_decoder"
-    sampling_fields: ClassVar[frozenset[str]] = frozenset({"guidance_scale", "condition_on_image"})
+    sampling_fields: ClassVar[frozenset[str]] = frozenset(
+        {"guidance_scale", "condition_on_image", "guidance_interval", "dynamic_threshold"}
+    )
     Config: ClassVar[type[UNetDecoderConfig]] = UNetDecoderConfig
     nested: ClassVar[dict[str, str]] = {"sampler": "sampler"}
 
@@ -139,7 +156,9 @@ class UNetDecoder(Decoder):
         scale = self.config.guidance_scale if guidance_scale is None else guidance_scale
         cond = self.conditioning(image_embedding, text, drop_image=not self.config.condition_on_image)
         uncond = self.conditioning(image_embedding, text, drop_image=True, drop_text=True)
-        return self.diffusion.denoiser(self.network, cond, uncond, scale)
+        c = self.config
+        interval = None if c.guidance_interval == (0.0, 1.0) else c.guidance_interval
+        return self.diffusion.denoiser(self.network, cond, uncond, scale, interval=interval, threshold=c.dynamic_threshold)
 
     # ---- the Decoder interface ----------------------------------------------------------
     def loss(self, images: Tensor, image_embedding: Tensor, text: TextEncoding) -> Tensor:

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Generator, Tensor
 
 from .denoiser import Denoiser
-from .guidance import guided_denoiser
+from .guidance import dynamic_threshold, guided_denoiser
 from .loss_weight import min_snr_weight
 from .parameterization import Prediction, training_target, x0_from_prediction
 from .schedule import NoiseSchedule, ScheduleKind
@@ -71,16 +71,28 @@ class GaussianDiffusion:
         cond: Mapping[str, Tensor],
         uncond: Mapping[str, Tensor] | None = None,
         scale: float = 1.0,
+        *,
+        interval: tuple[float, float] | None = None,
+        threshold: float | None = None,
     ) -> Denoiser:
         """x_t, t -> x0 for a sampler: converted, guided toward `cond` and away from `uncond`
-        (both passes in one batched call) and clipped. Guidance needs `uncond`; scale 1 is none."""
+        (both passes in one batched call) and clipped. Guidance needs `uncond`; scale 1 is none.
+
+        `interval` (low, high), as fractions of the schedule (0 clean, 1 pure noise), guides only
+        the steps between; `threshold` replaces the fixed clip by dynamic thresholding at that
+        percentile (guidance.py). Both are sampling choices: they change no weights.
+        """
         if scale != 1.0 and uncond is None:
             raise ValueError("classifier-free guidance (scale != 1) needs the unconditional inputs `uncond`")
 
         def predict_x0(x: Tensor, t: Tensor, c: Mapping[str, Tensor]) -> Tensor:
             return self.x0(network(x, t, c), x, t)
 
-        guided = guided_denoiser(predict_x0, cond, uncond if uncond is not None else cond, scale)
+        last = self.schedule.num_timesteps - 1
+        steps = None if interval is None else (interval[0] * last, interval[1] * last)
+        guided = guided_denoiser(predict_x0, cond, uncond if uncond is not None else cond, scale, steps)
+        if threshold is not None:
+            return lambda x, t: dynamic_threshold(guided(x, t), threshold)
         if self.clip is None:
             return guided
         bound = self.clip
