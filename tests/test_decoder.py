@@ -231,6 +231,37 @@ def test_a_guidance_interval_guides_only_its_steps(trained):
     assert mse(thresholded, guided) > 1e-5
 
 
+def test_caption_guidance_apart_from_z_i(trained):
+    """caption_guidance_scale splits guidance in two links, nothing -> z_i -> z_i and caption;
+    equal scales are plain guidance, and the caption's own scale changes the samples."""
+    decoder, _, z_i, text = trained
+    z_i, text, noise = z_i[:8], text.index(slice(0, 8)), fixed_noise(8)
+    saved = decoder.config
+
+    def sample(caption_scale):
+        decoder.config = saved.model_copy(update={"caption_guidance_scale": caption_scale})
+        try:
+            return decoder.sample(z_i, text, noise=noise, guidance_scale=3.0)
+        finally:
+            decoder.config = saved
+
+    guided = decoder.sample(z_i, text, noise=noise, guidance_scale=3.0)
+    torch.testing.assert_close(sample(3.0), guided, atol=1e-4, rtol=0)
+    assert mse(sample(0.0), guided) > 1e-5
+    image_only = decoder.conditioning(z_i, text, drop_text=True)
+    uncond = decoder.conditioning(z_i, text, drop_image=True, drop_text=True)
+    reference = decoder.sampler.sample(  # caption scale 0: guided toward z_i alone, the caption unheard
+        decoder.diffusion.denoiser(decoder.network, image_only, uncond, 3.0), noise.clone(), decoder.diffusion.schedule
+    )
+    torch.testing.assert_close(sample(0.0), reference, atol=1e-4, rtol=0)
+
+
+def test_caption_guidance_without_the_image_is_refused():
+    with pytest.raises(ConfigError, match="caption_guidance_scale guides the caption on top of z_i, which condition_on_image: false leaves out"):
+        build_component("decoder", {**TestUNetDecoderContract.decoder_section, "caption_guidance_scale": 2.0,
+                                    "condition_on_image": False}, spec=DecoderContract.spec)
+
+
 def test_a_guidance_interval_out_of_order_is_refused():
     with pytest.raises(ConfigError, match=r"guidance_interval must be \[low, high\] with 0 <= low <= high <= 1, got \[0.8, 0.2\]"):
         build_component("decoder", {**TestUNetDecoderContract.decoder_section, "guidance_interval": [0.8, 0.2]},

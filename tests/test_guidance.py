@@ -1,10 +1,10 @@
-"""Classifier-free guidance math: the guidance interval and dynamic thresholding."""
+"""Classifier-free guidance math: chains of conditionings, the guidance interval and dynamic thresholding."""
 
 from __future__ import annotations
 
 import torch
 
-from unclip_core.diffusion import GaussianDiffusion, dynamic_threshold, guided_denoiser
+from unclip_core.diffusion import GaussianDiffusion, chained_guidance, dynamic_threshold, guided_denoiser
 
 
 def offset_model(x, t, c):
@@ -53,3 +53,23 @@ def test_dynamic_threshold_clips_the_outliers_past_its_percentile():
     out = dynamic_threshold(x0, 0.9)
     assert out[0, 0, 0, 0] == 1.0
     assert torch.all(out.flatten()[1:] == 0.5)
+
+
+def test_a_chain_gives_each_added_condition_its_own_scale_and_equal_scales_are_plain_guidance():
+    middle = {"offset": torch.full((4,), 0.25)}
+    x, t = torch.zeros(4, 3, 2, 2), torch.full((4,), 500)
+    chained = chained_guidance(offset_model, [UNCOND, middle, COND], [2.0, 3.0])(x, t)
+    torch.testing.assert_close(chained[:, 0, 0, 0], torch.full((4,), 2.0 * 0.25 + 3.0 * 0.75))
+    same = chained_guidance(offset_model, [UNCOND, middle, COND], [4.0, 4.0])(x, t)
+    torch.testing.assert_close(same, guided_denoiser(offset_model, COND, UNCOND, 4.0)(x, t))
+
+
+def test_a_chain_runs_every_pass_in_one_call():
+    calls = []
+
+    def counting(x, t, c):
+        calls.append(x.shape[0])
+        return offset_model(x, t, c)
+
+    chained_guidance(counting, [UNCOND, {"offset": torch.zeros(4)}, COND], [2.0, 3.0])(torch.zeros(4, 3, 2, 2), torch.zeros(4))
+    assert calls == [12]

@@ -34,6 +34,10 @@ class UNetDecoderConfig(UNetConfig):
         True, description="Sample from z_i and the caption; false: from the caption alone, z_i replaced by the null "
         "embedding that image_dropout trains, so the decoder is a GLIDE-style text-to-image model guided by the caption only."
     )
+    caption_guidance_scale: float | None = Field(
+        None, ge=0, description="Guide the caption apart from z_i: guidance_scale then pushes from the unconditional "
+        "model to z_i alone and this from z_i alone to z_i and the caption (three passes a step); null: one scale for both."
+    )
     guidance_interval: tuple[float, float] = Field(
         (0.0, 1.0), description="Guide only the steps whose timestep, as a fraction of the schedule (0 clean, 1 pure "
         "noise), lies in [low, high]; the others take the conditional prediction. [0, 1]: every step."
@@ -59,6 +63,15 @@ class UNetDecoderConfig(UNetConfig):
         return self
 
     @model_validator(mode="after")
+    def _caption_guidance_needs_the_image(self):
+        if self.caption_guidance_scale is not None and not self.condition_on_image:
+            raise ValueError(
+                "caption_guidance_scale guides the caption on top of z_i, which condition_on_image: false leaves out; "
+                "set caption_guidance_scale: null, or condition_on_image: true"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _interval_is_ordered(self):
         low, high = self.guidance_interval
         if not 0 <= low <= high <= 1:
@@ -77,7 +90,7 @@ class UNetDecoder(Decoder):
 
     name: ClassVar[str] = "unet_decoder"
     sampling_fields: ClassVar[frozenset[str]] = frozenset(
-        {"guidance_scale", "condition_on_image", "guidance_interval", "dynamic_threshold"}
+        {"guidance_scale", "caption_guidance_scale", "condition_on_image", "guidance_interval", "dynamic_threshold"}
     )
     Config: ClassVar[type[UNetDecoderConfig]] = UNetDecoderConfig
     nested: ClassVar[dict[str, str]] = {"sampler": "sampler"}
@@ -157,8 +170,14 @@ class UNetDecoder(Decoder):
         cond = self.conditioning(image_embedding, text, drop_image=not self.config.condition_on_image)
         uncond = self.conditioning(image_embedding, text, drop_image=True, drop_text=True)
         c = self.config
+        # z_i without the caption: the step between nothing and everything that guides each on its own.
+        split = c.caption_guidance_scale is not None
+        middle = self.conditioning(image_embedding, text, drop_text=True) if split else None
         interval = None if c.guidance_interval == (0.0, 1.0) else c.guidance_interval
-        return self.diffusion.denoiser(self.network, cond, uncond, scale, interval=interval, threshold=c.dynamic_threshold)
+        return self.diffusion.denoiser(
+            self.network, cond, uncond, scale, middle=middle, middle_scale=c.caption_guidance_scale if split else 1.0,
+            interval=interval, threshold=c.dynamic_threshold,
+        )
 
     # ---- the Decoder interface ----------------------------------------------------------
     def loss(self, images: Tensor, image_embedding: Tensor, text: TextEncoding) -> Tensor:

@@ -3,7 +3,7 @@
 from .denoiser import Denoiser, StepCallback
 from .evaluate import Evaluate, evaluator
 from .gaussian import GaussianDiffusion
-from .guidance import dynamic_threshold, guided_denoiser
+from .guidance import chained_guidance, dynamic_threshold, guided_denoiser
 from .inpainting import check_inpainting, keep_known, paste_known
 from .inversion import ddim_invert
 from .loop import History, Step, sampling_loop
@@ -25,6 +25,7 @@ __all__ = [
     "Spacing",
     "Step",
     "StepCallback",
+    "chained_guidance",
     "check_inpainting",
     "ddim_invert",
     "dynamic_threshold",

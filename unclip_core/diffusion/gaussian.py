@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Generator, Tensor
 
 from .denoiser import Denoiser
-from .guidance import dynamic_threshold, guided_denoiser
+from .guidance import chained_guidance, dynamic_threshold
 from .loss_weight import min_snr_weight
 from .parameterization import Prediction, training_target, x0_from_prediction
 from .schedule import NoiseSchedule, ScheduleKind
@@ -72,15 +72,19 @@ class GaussianDiffusion:
         uncond: Mapping[str, Tensor] | None = None,
         scale: float = 1.0,
         *,
+        middle: Mapping[str, Tensor] | None = None,
+        middle_scale: float = 1.0,
         interval: tuple[float, float] | None = None,
         threshold: float | None = None,
     ) -> Denoiser:
         """x_t, t -> x0 for a sampler: converted, guided toward `cond` and away from `uncond`
         (both passes in one batched call) and clipped. Guidance needs `uncond`; scale 1 is none.
 
-        `interval` (low, high), as fractions of the schedule (0 clean, 1 pure noise), guides only
-        the steps between; `threshold` replaces the fixed clip by dynamic thresholding at that
-        percentile (guidance.py). Both are sampling choices: they change no weights.
+        With `middle`, a conditioning between the two (z_i without the caption, say), `scale`
+        guides from `uncond` to `middle` and `middle_scale` from `middle` to `cond`, three passes
+        in one call. `interval` (low, high), as fractions of the schedule (0 clean, 1 pure noise),
+        guides only the steps between; `threshold` replaces the fixed clip by dynamic
+        thresholding at that percentile (guidance.py). All are sampling choices: no weights change.
         """
         if scale != 1.0 and uncond is None:
             raise ValueError("classifier-free guidance (scale != 1) needs the unconditional inputs `uncond`")
@@ -90,7 +94,11 @@ class GaussianDiffusion:
 
         last = self.schedule.num_timesteps - 1
         steps = None if interval is None else (interval[0] * last, interval[1] * last)
-        guided = guided_denoiser(predict_x0, cond, uncond if uncond is not None else cond, scale, steps)
+        floor = uncond if uncond is not None else cond
+        if middle is None:
+            guided = chained_guidance(predict_x0, [floor, cond], [scale], steps)
+        else:
+            guided = chained_guidance(predict_x0, [floor, middle, cond], [scale, middle_scale], steps)
         if threshold is not None:
             return lambda x, t: dynamic_threshold(guided(x, t), threshold)
         if self.clip is None:
