@@ -40,6 +40,10 @@ def reference() -> str:
             default = "required" if field.is_required() else f"`{field.default!r}`"
             lines.append(f"| `{key}` | {_type_name(field.annotation)} | {default} | {field.description or ''} |")
         lines.append("")
+        if entry.cls.sampling_fields:
+            names = ", ".join(f"`{name}`" for name in sorted(entry.cls.sampling_fields))
+            lines += [f"Sampling settings (no weights depend on them: experiments vary them without training, and "
+                      f"`Pipeline.generate` takes them for one call as `{entry.kind}_options`): {names}.", ""]
     return "\n".join(lines)
 
 

@@ -66,6 +66,9 @@ def test_each_request_chooses_its_own_sampler_steps_and_guidance(server):
     base = generate(url, seed=3)["images"][0]
     other = generate(url, seed=3, decoder_sampler=samplers[0], decoder_steps=4, decoder_guidance=1.5)["images"][0]
     assert other != base
+    caption_only = generate(url, seed=3, decoder_options={"condition_on_image": False})
+    assert caption_only["images"][0] != base
+    assert caption_only["settings"]["decoder_options"] == {"condition_on_image": False}  # kept with the result
 
 
 @pytest.mark.parametrize(
@@ -76,6 +79,8 @@ def test_each_request_chooses_its_own_sampler_steps_and_guidance(server):
         ("generate", {"prompts": ["a"], "decoder_steps": 2000}, 422, "only 1000 timesteps"),
         ("generate", {"prompts": ["a"], "prior_sampler": "no-such-sampler"}, 422, "registered sampler types"),
         ("generate", {"prompts": ["a"], "model": "no-such-model"}, 422, "offers: unclip-emoji"),
+        ("generate", {"prompts": ["a"], "decoder_options": {"channels": 8}}, 422, "'channels' is not a sampling setting of the decoder"),
+        ("generate", {"prompts": ["a"], "decoder_options": {"guidance_scale": "loud"}}, 422, "decoder.guidance_scale"),
         ("generate", {"prompt": "a"}, 422, "unknown field"),
         ("generate", b"not json", 400, "not JSON"),
         ("generate", [1, 2], 400, "JSON object"),

@@ -69,6 +69,57 @@ def test_bad_options_are_input_errors(pipe, options, message):
         pipe.generate(["red heart"], **options)
 
 
+def quick(pipe, **options) -> torch.Tensor:
+    return pipe.generate(["red heart", "cat face"], generator=torch.Generator().manual_seed(0), prior_steps=2,
+                         decoder_steps=3, upsampler_steps=1, **options)
+
+
+def test_a_call_sets_sampling_settings_as_a_graph_override_would_and_changes_nothing(pipe):
+    """decoder_options for one call draw what a pipeline loaded with the same overrides draws."""
+    settings = {"condition_on_image": False, "guidance_interval": [0.2, 1.0]}
+    overridden = Pipeline.from_pretrained(overrides=["decoder.condition_on_image=false", "decoder.guidance_interval=[0.2,1.0]"])
+    torch.testing.assert_close(quick(pipe, decoder_options=settings), quick(overridden))
+    assert not torch.allclose(quick(pipe, decoder_options=settings), quick(pipe))
+    decoder = pipe.components.decoder
+    assert decoder.config.condition_on_image and decoder.config == pipe.graph.decoder.config  # untouched
+    torch.testing.assert_close(quick(pipe, prior_options={"samples_per_prompt": 1}),
+                               quick(Pipeline.from_pretrained(overrides=["prior.samples_per_prompt=1"])))
+
+
+def test_two_threads_with_different_settings_get_what_each_asked_for(pipe):
+    choices = [{"condition_on_image": False}, {"guidance_scale": 1.0}]
+    alone = [quick(pipe, decoder_options=c) for c in choices]
+    results: dict[int, torch.Tensor] = {}
+    start = threading.Barrier(2)
+
+    def worker(i):
+        start.wait()
+        results[i] = quick(pipe, decoder_options=choices[i])
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for i in range(2):
+        torch.testing.assert_close(results[i], alone[i])
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"decoder_options": {"channels": 8}},
+     "'channels' is not a sampling setting of the decoder (unet_decoder); its sampling settings: caption_guidance_scale, "),
+    ({"upsampler_options": {"guidance_scale": 2}}, "'guidance_scale' is not a sampling setting of the upsamplers.0"),
+    ({"decoder_options": {"guidance_interval": [0.9, 0.1]}}, "decoder: Value error, guidance_interval must be [low, high]"),
+    ({"decoder_options": {"dynamic_threshold": float("nan")}}, "decoder.dynamic_threshold"),
+    ({"prior_options": {"samples_per_prompt": 0}}, "prior.samples_per_prompt: Input should be greater than or equal to 1"),
+    ({"decoder_options": ["guidance_scale"]}, "decoder options must be a mapping of setting to value"),
+])
+def test_bad_sampling_settings_are_one_clear_error(pipe, options, message):
+    with pytest.raises((InputError, ConfigError)) as caught:
+        quick(pipe, **options)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
 def test_generating_never_imports_lightning(tmp_path):
     code = (
         "import sys\n"

@@ -22,7 +22,9 @@ from .limits import COUNT, GUIDANCE, SEED
 from .model_files import ModelFiles
 from .pipeline_editing import EditingMethods
 from .plugins import get_registry
-from .stage_options import PipelineCallback, SamplerChoice, sampler_for_call, stage_callback
+from .stage_options import (
+    PipelineCallback, SamplerChoice, SamplingSettings, component_for_call, sampler_for_call, stage_callback,
+)
 from .weights import load_module, save_folder
 
 NON_FINITE_HINT = (
@@ -141,6 +143,9 @@ class Pipeline(EditingMethods):
         prior_sampler: SamplerChoice = None,
         decoder_sampler: SamplerChoice = None,
         upsampler_sampler: SamplerChoice = None,
+        prior_options: SamplingSettings = None,
+        decoder_options: SamplingSettings = None,
+        upsampler_options: SamplingSettings = None,
         callback: PipelineCallback | None = None,
         progress: bool = False,
         budget: int | None = None,
@@ -153,8 +158,9 @@ class Pipeline(EditingMethods):
         `*_sampler` picks a stage's sampler (a Sampler, a graph section such as
         {"type": NAME, "steps": 20}, or a type name; a section without steps keeps the
         configured count),
-        `*_steps` its number of steps, `*_guidance` its guidance scale (upsampler options apply to
-        every upsampler). `callback(stage, i, x_t, x0)` sees every network evaluation;
+        `*_steps` its number of steps, `*_guidance` its guidance scale, `*_options` any of its
+        component's sampling settings (`sampling_fields`, e.g. decoder_options={"condition_on_image":
+        False}; upsampler steps, sampler and options apply to every upsampler). `callback(stage, i, x_t, x0)` sees every network evaluation;
         `progress` shows a bar per stage.
 
         Every number is range-checked first, and a request of more output pixels than `budget`
@@ -171,10 +177,13 @@ class Pipeline(EditingMethods):
         GUIDANCE.check("prior_guidance", prior_guidance)
         GUIDANCE.check("decoder_guidance", decoder_guidance)
         stages = [
-            ("prior", c.prior, sampler_for_call("prior", c.prior.sampler, prior_sampler, prior_steps)),
-            ("decoder", c.decoder, sampler_for_call("decoder", c.decoder.sampler, decoder_sampler, decoder_steps)),
+            ("prior", component_for_call("prior", c.prior, prior_options),
+             sampler_for_call("prior", c.prior.sampler, prior_sampler, prior_steps)),
+            ("decoder", component_for_call("decoder", c.decoder, decoder_options),
+             sampler_for_call("decoder", c.decoder.sampler, decoder_sampler, decoder_steps)),
             *(
-                (f"upsampler {i}", u, sampler_for_call(f"upsampler {i}", u.sampler, upsampler_sampler, upsampler_steps))
+                (f"upsampler {i}", component_for_call(f"upsamplers.{i}", u, upsampler_options),
+                 sampler_for_call(f"upsampler {i}", u.sampler, upsampler_sampler, upsampler_steps))
                 for i, u in enumerate(c.upsamplers)
             ),
         ]
@@ -213,7 +222,7 @@ class Pipeline(EditingMethods):
     ) -> list[Image]:
         """PIL images, `num_images` per prompt, prompt-major. The same `seed` gives the same images.
 
-        Options are those of `generate`: *_guidance, *_steps, *_sampler, callback.
+        Options are those of `generate`: *_guidance, *_steps, *_sampler, *_options, callback.
         """
         if seed is not None and generator is not None:
             raise InputError("give either seed= or generator=, not both")

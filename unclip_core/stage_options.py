@@ -1,14 +1,17 @@
-"""Per-call sampling options for a pipeline's stages: which sampler, how many steps, progress.
+"""Per-call sampling options for a pipeline's stages: which sampler, how many steps, any of a
+component's sampling settings, progress.
 
 Nothing here changes a component: a call's sampler is a new object handed to the stage's
-`sample(..., sampler=)`, so concurrent calls on one loaded pipeline each get what they asked for.
+`sample(..., sampler=)`, and a call's settings go to a copy of the component that shares its
+weights, so concurrent calls on one loaded pipeline each get what they asked for.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Union
+from typing import Any, TypeVar, Union
 
 from torch import Tensor
 from tqdm.auto import tqdm
@@ -21,6 +24,35 @@ from .limits import STEPS
 SamplerChoice = Union[Sampler, Mapping[str, Any], str, None]
 # callback(stage, step_index, x_t, predicted_x0): the pipeline-level view of every stage's steps.
 PipelineCallback = Callable[[str, int, Tensor, Tensor], None]
+# Some of a component's `sampling_fields` for one call, e.g. {"condition_on_image": False}.
+SamplingSettings = Union[Mapping[str, Any], None]
+C = TypeVar("C")
+
+
+def component_for_call(path: str, component: C, settings: SamplingSettings) -> C:
+    """`component` sampling with `settings` for one call, or the component itself when none.
+
+    Only the fields its class lists in `sampling_fields` may change (they never touch weights),
+    and the result is validated as the graph would validate it. The copy is shallow: it shares
+    every weight, buffer and submodule, and only its `config` is its own, which works because a
+    component reads its sampling fields from `self.config` when it samples. `path` names the
+    stage in messages as the graph does (decoder, upsamplers.0).
+    """
+    if not settings:
+        return component
+    if not isinstance(settings, Mapping):
+        raise InputError(f"{path} options must be a mapping of setting to value, got {settings!r}")
+    allowed = sorted(type(component).sampling_fields)
+    for key in settings:
+        if key not in allowed:
+            choices = ", ".join(allowed) if allowed else "none"
+            raise InputError(f"'{key}' is not a sampling setting of the {path} ({component.name}); its sampling settings: {choices}")
+    from .graph import validate_model
+
+    config = validate_model(type(component).Config, {**component.config.model_dump(), **settings}, path)
+    twin = copy.copy(component)
+    twin.config = config
+    return twin
 
 
 def sampler_for_call(stage: str, configured: Sampler | None, choice: SamplerChoice, steps: int | None) -> Sampler | None:

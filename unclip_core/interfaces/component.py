@@ -35,7 +35,9 @@ class Component:
     # validates and builds them, then passes the built object as a keyword argument.
     nested: ClassVar[dict[str, str]] = {}
     # Config fields that change only how a trained component samples (guidance, draws per
-    # prompt, ...), never its weights: experiments vary them without training again.
+    # prompt, ...), never its weights: experiments vary them without training again, and
+    # `Pipeline.generate(*_options=)` sets them for one call on a copy with another config, so
+    # read them from `self.config` when sampling, never into attributes at construction.
     sampling_fields: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod

@@ -57,6 +57,7 @@ class Operations:
             "prior_guidance": r.prior_guidance, "decoder_guidance": r.decoder_guidance,
             "prior_sampler": r.prior_sampler, "decoder_sampler": r.decoder_sampler,
             "upsampler_sampler": r.upsampler_sampler,
+            "prior_options": r.prior_options, "decoder_options": r.decoder_options, "upsampler_options": r.upsampler_options,
         }
         callback = None
         if progress is not None:

@@ -54,6 +54,7 @@ def _prompt(value: str, field: str) -> str:
 
 Steps = int | None
 Guidance = float | None
+Settings = dict[str, Any] | None  # a component's sampling_fields; checked by the pipeline at the call
 
 
 class GenerateRequest(OperationRequest):
@@ -69,6 +70,9 @@ class GenerateRequest(OperationRequest):
     prior_sampler: str | None = Field(None, description="A registered sampler type; none: the model's.")
     decoder_sampler: str | None = None
     upsampler_sampler: str | None = None
+    prior_options: Settings = Field(None, description="Sampling settings of the prior's component, e.g. {\"samples_per_prompt\": 1}.")
+    decoder_options: Settings = Field(None, description="E.g. {\"condition_on_image\": false}; an unknown one is refused with the list.")
+    upsampler_options: Settings = Field(None, description="Sampling settings of every upsampler.")
 
     @field_validator("prompts")
     @classmethod
