@@ -159,9 +159,10 @@ class Pipeline(EditingMethods):
         {"type": NAME, "steps": 20}, or a type name; a section without steps keeps the
         configured count),
         `*_steps` its number of steps, `*_guidance` its guidance scale, `*_options` any of its
-        component's sampling settings (`sampling_fields`, e.g. decoder_options={"condition_on_image":
-        False}; upsampler steps, sampler and options apply to every upsampler). `callback(stage, i, x_t, x0)` sees every network evaluation;
-        `progress` shows a bar per stage.
+        component's sampling settings (`sampling_fields`, e.g. decoder_options=
+        {"condition_on_image": False}); upsampler steps, sampler and options apply to every
+        upsampler. `callback(stage, i, x_t, x0)` sees every network evaluation; `progress` shows
+        a bar per stage.
 
         Every number is range-checked first, and a request of more output pixels than `budget`
         (default: UNCLIP_MAX_PIXELS, see unclip_core/budget.py) is refused before sampling; what
