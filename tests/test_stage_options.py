@@ -112,6 +112,7 @@ def test_two_threads_with_different_settings_get_what_each_asked_for(pipe):
     ({"decoder_options": {"guidance_interval": [0.9, 0.1]}}, "decoder: Value error, guidance_interval must be [low, high]"),
     ({"decoder_options": {"dynamic_threshold": float("nan")}}, "decoder.dynamic_threshold"),
     ({"prior_options": {"samples_per_prompt": 0}}, "prior.samples_per_prompt: Input should be greater than or equal to 1"),
+    ({"prior_options": {"samples_per_prompt": 10**9}}, "prior.samples_per_prompt: Input should be less than or equal to 16"),
     ({"decoder_options": ["guidance_scale"]}, "decoder options must be a mapping of setting to value"),
 ])
 def test_bad_sampling_settings_are_one_clear_error(pipe, options, message):

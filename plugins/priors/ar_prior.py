@@ -14,7 +14,7 @@ from unclip_core.interfaces import EncoderSpec, Prior, Sampler, StepCallback, Te
 
 from . import quantization as q
 from .conditioning import CaptionPrefix
-from .selection import best_of_n
+from .selection import best_of_n, samples_per_prompt_field
 from .token_sampling import guide_logits, sample_tokens
 from .transformer import CausalTransformer, TransformerPriorConfig
 
@@ -33,7 +33,7 @@ class ARPriorConfig(TransformerPriorConfig):
     guidance_scale: float = Field(1.0, ge=0, description="Default guidance at sampling; 1 is unguided.")
     temperature: float = Field(1.0, ge=0, description="Sampling temperature; 0 is greedy.")
     top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling; 1 keeps every token.")
-    samples_per_prompt: int = Field(1, ge=1, description="Draw n, keep the one with the highest z_i . z_t.")
+    samples_per_prompt: int = samples_per_prompt_field(1)
 
     @model_validator(mode="after")
     def _unconditioned_dot_is_trained(self):

@@ -15,7 +15,7 @@ from unclip_core.errors import ConfigError
 from unclip_core.interfaces import EncoderSpec, Prior, Sampler, StepCallback, TextEncoding
 
 from .conditioning import CaptionPrefix, conditioning
-from .selection import best_of_n
+from .selection import best_of_n, samples_per_prompt_field
 from .standardize import fit_mean_std, standardize, unstandardize
 from .transformer import CausalTransformer, TransformerPriorConfig
 
@@ -32,7 +32,7 @@ class DiffusionPriorConfig(TransformerPriorConfig):
     )
     cond_drop_prob: float = Field(0.1, ge=0, lt=1, description="Caption dropout for classifier-free guidance.")
     guidance_scale: float = Field(1.0, ge=0, description="Default guidance at sampling; 1 is unguided.")
-    samples_per_prompt: int = Field(2, ge=1, description="Draw n, keep the one with the highest z_i . z_t.")
+    samples_per_prompt: int = samples_per_prompt_field(2)
 
 
 def timestep_embedding(t: Tensor, width: int, max_period: float = 10_000.0) -> Tensor:
