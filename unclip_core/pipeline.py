@@ -159,8 +159,8 @@ class Pipeline(EditingMethods):
         {"type": NAME, "steps": 20}, or a type name; a section without steps keeps the
         configured count),
         `*_steps` its number of steps, `*_guidance` its guidance scale, `*_options` any of its
-        component's sampling settings (`sampling_fields`, e.g. decoder_options=
-        {"condition_on_image": False}); upsampler steps, sampler and options apply to every
+        component's sampling settings (a mapping of some of its `sampling_fields`, as
+        docs/config.md lists them); upsampler steps, sampler and options apply to every
         upsampler. `callback(stage, i, x_t, x0)` sees every network evaluation; `progress` shows
         a bar per stage.
 

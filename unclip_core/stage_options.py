@@ -24,7 +24,7 @@ from .limits import STEPS
 SamplerChoice = Union[Sampler, Mapping[str, Any], str, None]
 # callback(stage, step_index, x_t, predicted_x0): the pipeline-level view of every stage's steps.
 PipelineCallback = Callable[[str, int, Tensor, Tensor], None]
-# Some of a component's `sampling_fields` for one call, e.g. {"condition_on_image": False}.
+# Some of a component's `sampling_fields` for one call: setting name -> value.
 SamplingSettings = Union[Mapping[str, Any], None]
 C = TypeVar("C")
 

@@ -70,9 +70,9 @@ class GenerateRequest(OperationRequest):
     prior_sampler: str | None = Field(None, description="A registered sampler type; none: the model's.")
     decoder_sampler: str | None = None
     upsampler_sampler: str | None = None
-    prior_options: Settings = Field(None, description="Sampling settings of the prior's component, e.g. {\"samples_per_prompt\": 1}.")
-    decoder_options: Settings = Field(None, description="E.g. {\"condition_on_image\": false}; an unknown one is refused with the list.")
-    upsampler_options: Settings = Field(None, description="Sampling settings of every upsampler.")
+    prior_options: Settings = Field(None, description="Some of the prior's sampling settings (its sampling_fields), for this request.")
+    decoder_options: Settings = Field(None, description="The decoder's; an unknown one is refused with the list of them.")
+    upsampler_options: Settings = Field(None, description="Every upsampler's.")
 
     @field_validator("prompts")
     @classmethod
