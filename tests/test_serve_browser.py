@@ -112,7 +112,7 @@ def test_the_page_generates_edits_and_reports_bad_input(browser_page, tmp_path):
     # Generate: a prompt, a seed, low step counts per stage.
     page.locator("#generate-prompts textarea").fill("red heart")
     page.locator("#generate-seed input").fill("5")
-    page.get_by_text("stages: steps, guidance, sampler").click()
+    page.get_by_text("stages: steps, guidance, sampler, settings").click()
     for stage, steps in (("prior", "4"), ("decoder", "6"), ("upsampler", "4")):
         page.locator(f"#{stage}-steps textarea, #{stage}-steps input").first.fill(steps)
     watch_progress(page, "#generate-gallery")
@@ -128,7 +128,7 @@ def test_the_page_generates_edits_and_reports_bad_input(browser_page, tmp_path):
 
     # The same seed again: the same bytes.
     page.locator("#generate-button").click()
-    _, second = image_bytes(page, "#generate-gallery", previous=first_src)
+    second_src, second = image_bytes(page, "#generate-gallery", previous=first_src)
     assert second == first
 
     # Bad input: a readable message in the page, and the page goes on working.
@@ -140,6 +140,21 @@ def test_the_page_generates_edits_and_reports_bad_input(browser_page, tmp_path):
     page.locator("#generate-button").click()
     expect_message(page, "decoder_steps")
     page.locator("#decoder-steps textarea, #decoder-steps input").first.fill("6")
+
+    # A stage's sampling settings, typed as 'name: value' lines; a wrong one is a message too.
+    decoder_settings = page.locator("#decoder-settings textarea, #decoder-settings input").first
+    decoder_settings.fill("channels: 8")
+    page.locator("#generate-button").click()
+    expect_message(page, "'channels' is not a sampling setting of the decoder")
+    decoder_settings.fill("not a setting")
+    page.locator("#generate-button").click()
+    expect_message(page, "decoder settings: type one 'name: value' line a setting")
+    decoder_settings.fill("condition_on_image: false")
+    page.locator("#generate-button").click()
+    _, caption_only = image_bytes(page, "#generate-gallery", previous=second_src)
+    assert read_settings(caption_only)["decoder_options"] == {"condition_on_image": False}
+    assert caption_only != first
+    decoder_settings.fill("")
 
     # Variations of the generated image.
     page.locator("#send-to-vary-tab").click()

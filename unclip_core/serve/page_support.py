@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
+import yaml
 
 from ..errors import UnclipError
 from .operations import Operations
@@ -60,6 +61,24 @@ def seed_widgets(prefix: str) -> tuple[gr.Number, gr.Checkbox]:
 def chosen_seed(seed: float | None, randomize: bool) -> int | None:
     """None asks the server for a random seed."""
     return None if randomize or seed is None else int(seed)
+
+
+def optional_settings(text: str | None, label: str) -> dict[str, Any] | None:
+    """Sampling settings typed as `name: value` lines (YAML); blank means the model's own.
+
+    Only the form is checked here; the pipeline checks the names and values, as for the API.
+    """
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        settings = yaml.safe_load(text)
+    except yaml.YAMLError:
+        settings = None
+    if not isinstance(settings, dict) or not all(isinstance(key, str) for key in settings):
+        raise gr.Error(f"{label}: type one 'name: value' line a setting (e.g. 'guidance_scale: 2'), or leave it blank",
+                       print_exception=False)
+    return settings
 
 
 def optional_number(text: str | None, label: str, kind: type = float) -> float | int | None:

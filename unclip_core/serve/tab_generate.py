@@ -1,5 +1,6 @@
-"""The Generate tab: prompts -> images, every stage's steps, guidance and sampler chosen per
-request, per-stage progress, and a gallery whose images can be sent to the editing tabs."""
+"""The Generate tab: prompts -> images, every stage's steps, guidance, sampler and sampling
+settings chosen per request, per-stage progress, and a gallery whose images can be sent to the
+editing tabs."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from dataclasses import dataclass
 import gradio as gr
 
 from ..plugins import get_registry
-from .page_support import MODEL_DEFAULT, PageContext, chosen_seed, model_picker, optional_number, seed_widgets
+from .page_support import (
+    MODEL_DEFAULT, PageContext, chosen_seed, model_picker, optional_number, optional_settings, seed_widgets,
+)
 from .requests import MAX_IMAGES, GenerateRequest
 
 
@@ -20,7 +23,9 @@ class GenerateTab:
     send_buttons: dict[str, gr.Button]  # target tab id -> its "send to" button
 
 
-def stage_widgets(stage: str, samplers: list[str], guidance: bool) -> tuple[gr.Textbox, gr.Textbox | None, gr.Dropdown]:
+def stage_widgets(
+    stage: str, samplers: list[str], guidance: bool
+) -> tuple[gr.Textbox, gr.Textbox | None, gr.Dropdown, gr.Textbox]:
     with gr.Row():
         steps = gr.Textbox(label=f"{stage} steps", placeholder="the model's", elem_id=f"{stage}-steps")
         scale = (
@@ -29,7 +34,9 @@ def stage_widgets(stage: str, samplers: list[str], guidance: bool) -> tuple[gr.T
         )
         sampler = gr.Dropdown([MODEL_DEFAULT, *samplers], value=MODEL_DEFAULT, label=f"{stage} sampler",
                               elem_id=f"{stage}-sampler")
-    return steps, scale, sampler
+        settings = gr.Textbox(label=f"{stage} settings", lines=1, elem_id=f"{stage}-settings",
+                              placeholder="the model's; 'name: value' lines")
+    return steps, scale, sampler, settings
 
 
 def sampler_choice(value: str | None) -> str | None:
@@ -47,10 +54,12 @@ def build_generate_tab(context: PageContext, send_targets: dict[str, str]) -> Ge
                 num_images = gr.Slider(1, MAX_IMAGES, value=2, step=1, label="images per prompt",
                                        elem_id="generate-num-images")
             seed, randomize = seed_widgets("generate")
-            with gr.Accordion("stages: steps, guidance, sampler", open=False):
-                prior_steps, prior_guidance, prior_sampler = stage_widgets("prior", samplers, guidance=True)
-                decoder_steps, decoder_guidance, decoder_sampler = stage_widgets("decoder", samplers, guidance=True)
-                upsampler_steps, _, upsampler_sampler = stage_widgets("upsampler", samplers, guidance=False)
+            with gr.Accordion("stages: steps, guidance, sampler, settings", open=False):
+                prior_steps, prior_guidance, prior_sampler, prior_settings = stage_widgets("prior", samplers, guidance=True)
+                decoder_steps, decoder_guidance, decoder_sampler, decoder_settings = stage_widgets(
+                    "decoder", samplers, guidance=True
+                )
+                upsampler_steps, _, upsampler_sampler, upsampler_settings = stage_widgets("upsampler", samplers, guidance=False)
             button = gr.Button("Generate", variant="primary", elem_id="generate-button")
         with gr.Column(scale=3):
             gallery = gr.Gallery(label="results (PNG with settings)", columns=4, elem_id="generate-gallery",
@@ -64,8 +73,8 @@ def build_generate_tab(context: PageContext, send_targets: dict[str, str]) -> Ge
     paths = gr.State([])
     selected = gr.State(None)
 
-    def generate(text, model_name, count, seed_value, random_seed, p_steps, p_guidance, p_sampler,
-                 d_steps, d_guidance, d_sampler, u_steps, u_sampler, progress=gr.Progress()):
+    def generate(text, model_name, count, seed_value, random_seed, p_steps, p_guidance, p_sampler, p_settings,
+                 d_steps, d_guidance, d_sampler, d_settings, u_steps, u_sampler, u_settings, progress=gr.Progress()):
         values = {
             "prompts": [line for line in (text or "").splitlines() if line.strip()] or [text or ""],
             "model": model_name, "num_images": int(count), "seed": chosen_seed(seed_value, random_seed),
@@ -76,14 +85,18 @@ def build_generate_tab(context: PageContext, send_targets: dict[str, str]) -> Ge
             "decoder_guidance": optional_number(d_guidance, "decoder guidance"),
             "prior_sampler": sampler_choice(p_sampler), "decoder_sampler": sampler_choice(d_sampler),
             "upsampler_sampler": sampler_choice(u_sampler),
+            "prior_options": optional_settings(p_settings, "prior settings"),
+            "decoder_options": optional_settings(d_settings, "decoder settings"),
+            "upsampler_options": optional_settings(u_settings, "upsampler settings"),
         }
         result, pngs, _ = context.run(GenerateRequest, values, progress)
         return pngs, pngs, None, result.settings, result.settings["seed"]
 
     button.click(
         generate,
-        [prompts, model, num_images, seed, randomize, prior_steps, prior_guidance, prior_sampler,
-         decoder_steps, decoder_guidance, decoder_sampler, upsampler_steps, upsampler_sampler],
+        [prompts, model, num_images, seed, randomize, prior_steps, prior_guidance, prior_sampler, prior_settings,
+         decoder_steps, decoder_guidance, decoder_sampler, decoder_settings, upsampler_steps, upsampler_sampler,
+         upsampler_settings],
         [gallery, paths, selected, settings, seed],
         api_visibility="private",
     )
