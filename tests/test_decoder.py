@@ -11,6 +11,7 @@ from unclip_core.errors import ConfigError, InputError
 from unclip_core.graph import graph_from_dict
 from unclip_core.pipeline import Pipeline
 from unclip_core.plugins import get_registry
+from unclip_core.stage_options import component_for_call
 from unclip_core.testing import DecoderContract, build_component
 from unclip_core.training.data import PairDataModule
 from unclip_core.training.decoder import train_decoder
@@ -213,14 +214,9 @@ def test_train_command_knows_the_decoder_and_upsampler_stages():
 def test_a_guidance_interval_guides_only_its_steps(trained):
     decoder, _, z_i, text = trained
     z_i, text, noise = z_i[:8], text.index(slice(0, 8)), fixed_noise(8)
-    saved = decoder.config
 
-    def sample(**update):
-        decoder.config = saved.model_copy(update=update)
-        try:
-            return decoder.sample(z_i, text, noise=noise, guidance_scale=3.0)
-        finally:
-            decoder.config = saved
+    def sample(**settings):
+        return component_for_call("decoder", decoder, settings).sample(z_i, text, noise=noise, guidance_scale=3.0)
 
     guided, plain = decoder.sample(z_i, text, noise=noise, guidance_scale=3.0), decoder.sample(z_i, text, noise=noise)
     torch.testing.assert_close(sample(guidance_interval=(0.0, 1.0)), guided)
@@ -236,14 +232,10 @@ def test_caption_guidance_apart_from_z_i(trained):
     equal scales are plain guidance, and the caption's own scale changes the samples."""
     decoder, _, z_i, text = trained
     z_i, text, noise = z_i[:8], text.index(slice(0, 8)), fixed_noise(8)
-    saved = decoder.config
 
     def sample(caption_scale):
-        decoder.config = saved.model_copy(update={"caption_guidance_scale": caption_scale})
-        try:
-            return decoder.sample(z_i, text, noise=noise, guidance_scale=3.0)
-        finally:
-            decoder.config = saved
+        with_scale = component_for_call("decoder", decoder, {"caption_guidance_scale": caption_scale})
+        return with_scale.sample(z_i, text, noise=noise, guidance_scale=3.0)
 
     guided = decoder.sample(z_i, text, noise=noise, guidance_scale=3.0)
     torch.testing.assert_close(sample(3.0), guided, atol=1e-4, rtol=0)
