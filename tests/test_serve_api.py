@@ -5,7 +5,9 @@ test of concurrent generate requests."""
 from __future__ import annotations
 
 import io
+import json
 import threading
+import urllib.error
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,9 +15,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from unclip_core.pipeline import Pipeline
 from unclip_core.serve.png_settings import read_settings
 
-from .serve_server import b64, get_json, post, resident_bytes, running_server, unb64
+from .serve_server import FAST_STEPS, b64, get_json, post, resident_bytes, running_server, unb64
 
 FAST = {"prior_steps": 2, "decoder_steps": 3, "upsampler_steps": 2}
 
@@ -50,6 +53,24 @@ def test_generate_returns_pngs_that_carry_their_settings_and_reproduce(server):
     # The stored settings, sent back as they are, give the same bytes.
     status, again = post(url + "/api/generate", settings)
     assert status == 200 and again["images"] == body["images"]
+
+
+def test_a_model_says_what_a_request_may_set_on_each_stage(server):
+    """GET /api/models/NAME: each stage's type, sampler and sampling settings with their values,
+    which are the keys *_options accepts; a model the server does not offer is a 404."""
+    url, _ = server
+    described = get_json(url + "/api/models/unclip-emoji")
+    pipe = Pipeline.from_pretrained("unclip-emoji", overrides=FAST_STEPS)  # as the server loads it
+    decoder = described["decoder"]
+    assert decoder["type"] == pipe.components.decoder.name
+    assert set(decoder["sampling_settings"]) == set(type(pipe.components.decoder).sampling_fields)
+    assert decoder["sampling_settings"]["guidance_scale"] == pipe.components.decoder.config.guidance_scale
+    assert decoder["sampler"]["steps"] == pipe.components.decoder.sampler.steps
+    assert len(described["upsamplers"]) == len(pipe.components.upsamplers)
+    assert set(described["prior"]["sampling_settings"]) == set(type(pipe.components.prior).sampling_fields)
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        get_json(url + "/api/models/no-such-model")
+    assert missing.value.code == 404 and "offers: unclip-emoji" in json.load(missing.value)["error"]
 
 
 def test_a_request_without_a_seed_gets_one_and_records_it(server):

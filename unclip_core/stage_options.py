@@ -55,6 +55,18 @@ def component_for_call(path: str, component: C, settings: SamplingSettings) -> C
     return twin
 
 
+def stage_description(component: Any) -> dict[str, Any]:
+    """What a call may change on one stage, as JSON: its type, its configured sampler and the
+    current values of its sampling settings (the keys `*_options` accepts)."""
+    sampler = getattr(component, "sampler", None)
+    values = component.config.model_dump(mode="json")
+    return {
+        "type": component.name,
+        "sampler": None if sampler is None else {"type": sampler.name, **sampler.config.model_dump(mode="json")},
+        "sampling_settings": {name: values[name] for name in sorted(type(component).sampling_fields)},
+    }
+
+
 def sampler_for_call(stage: str, configured: Sampler | None, choice: SamplerChoice, steps: int | None) -> Sampler | None:
     """The sampler `stage` uses for one call, or None to keep its configured one.
 

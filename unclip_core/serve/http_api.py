@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..errors import InputError, UnclipError
 from ..plugins import get_registry
+from ..stage_options import stage_description
 from .operations import Operations
 from .requests import REQUESTS, OperationRequest, parse_request
 from .result import Result
@@ -41,6 +42,21 @@ def api_router(operations: Operations) -> APIRouter:
     async def models() -> dict[str, Any]:
         pool = operations.pool
         return {"models": pool.names, "default": pool.default, "loaded": pool.loaded()}
+
+    @router.get("/models/{name}")
+    def model(name: str) -> JSONResponse:  # a plain def: loading runs in a worker thread
+        """Each stage of one offered model: type, sampler and the sampling settings a request may set."""
+        try:
+            pipe = operations.pool.get(name)
+        except InputError as exc:
+            return error(404, str(exc))
+        c = pipe.components
+        stages = {"prior": c.prior, "decoder": c.decoder}
+        return JSONResponse({
+            "model": name,
+            **{stage: stage_description(component) for stage, component in stages.items() if component is not None},
+            "upsamplers": [stage_description(u) for u in c.upsamplers],
+        })
 
     @router.get("/samplers")
     async def samplers() -> dict[str, Any]:
