@@ -58,7 +58,7 @@ def component_for_call(path: str, component: C, settings: SamplingSettings) -> C
 def stage_description(component: Any) -> dict[str, Any]:
     """What a call may change on one stage, as JSON: its type, its configured sampler and the
     current values of its sampling settings (the keys `*_options` accepts)."""
-    sampler = getattr(component, "sampler", None)
+    sampler = component.sampler  # every prior, decoder and upsampler has one (None: not by diffusion)
     values = component.config.model_dump(mode="json")
     return {
         "type": component.name,

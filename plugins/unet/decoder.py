@@ -165,18 +165,17 @@ class UNetDecoder(Decoder):
         return self.unet(x, emb, context, mask)
 
     def denoiser(self, image_embedding: Tensor, text: TextEncoding, guidance_scale: float | None = None) -> Denoiser:
-        """x_t, t -> guided x0, clipped to [-1, 1]; guidance batches both passes in one forward."""
-        scale = self.config.guidance_scale if guidance_scale is None else guidance_scale
-        cond = self.conditioning(image_embedding, text, drop_image=not self.config.condition_on_image)
-        uncond = self.conditioning(image_embedding, text, drop_image=True, drop_text=True)
+        """x_t, t -> guided x0, clipped to [-1, 1]; guidance batches every pass in one forward."""
         c = self.config
+        scale = c.guidance_scale if guidance_scale is None else guidance_scale
+        cond = self.conditioning(image_embedding, text, drop_image=not c.condition_on_image)
+        uncond = self.conditioning(image_embedding, text, drop_image=True, drop_text=True)
         # z_i without the caption: the step between nothing and everything that guides each on its own.
         split = c.caption_guidance_scale is not None
         middle = self.conditioning(image_embedding, text, drop_text=True) if split else None
-        interval = None if c.guidance_interval == (0.0, 1.0) else c.guidance_interval
         return self.diffusion.denoiser(
             self.network, cond, uncond, scale, middle=middle, middle_scale=c.caption_guidance_scale if split else 1.0,
-            interval=interval, threshold=c.dynamic_threshold,
+            interval=c.guidance_interval, threshold=c.dynamic_threshold,
         )
 
     # ---- the Decoder interface ----------------------------------------------------------

@@ -93,7 +93,9 @@ class GaussianDiffusion:
             return self.x0(network(x, t, c), x, t)
 
         last = self.schedule.num_timesteps - 1
-        steps = None if interval is None else (interval[0] * last, interval[1] * last)
+        # The whole schedule is plain guidance: no per-row choice at every step.
+        whole = interval is None or tuple(interval) == (0.0, 1.0)
+        steps = None if whole else (interval[0] * last, interval[1] * last)
         floor = uncond if uncond is not None else cond
         if middle is None:
             guided = chained_guidance(predict_x0, [floor, cond], [scale], steps)
