@@ -284,3 +284,36 @@ def test_commands_report_bad_input_in_one_line(folders, files, capsys):
     assert err.startswith("error: mask ") and "all black" in err and "\n" not in err
     assert main(["interpolate", str(paths["a"]), "--model", str(folders[0]), "-o", str(out)]) == 2
     assert "give two images" in capsys.readouterr().err
+
+
+def test_an_edit_takes_sampling_settings_for_one_call(pipe, folders, sources):
+    """decoder_options on an edit draw what a pipeline loaded with the same override draws,
+    and the pipeline keeps its own settings."""
+    pictures = sources[0]
+    settings = {"guidance_scale": 3.0, "condition_on_image": False}
+    overridden = Pipeline.from_pretrained(folders[0], overrides=["decoder.guidance_scale=3.0", "decoder.condition_on_image=false"])
+    before = pipe.components.decoder.config
+    plain = pipe.outpaint(pictures[0], "a blue disk", pad_left=4, seed=0)
+    asked = pipe.outpaint(pictures[0], "a blue disk", pad_left=4, seed=0, decoder_options=settings)
+    expected = overridden.outpaint(pictures[0], "a blue disk", pad_left=4, seed=0)
+    assert from_pil(asked).equal(from_pil(expected)) and not from_pil(asked).equal(from_pil(plain))
+    assert pipe.components.decoder.config is before and before.condition_on_image and before.guidance_scale != 3.0
+    with pytest.raises(InputError, match="'channels' is not a sampling setting of the decoder"):
+        pipe.vary(pictures[0], n=1, decoder_options={"channels": 8})
+
+
+def test_edit_commands_take_graph_overrides(folders, files, capsys):
+    from unclip_core.cli import main
+
+    root, paths = files
+    out, expected = root / "set.png", root / "expected.png"
+    args = ["outpaint", str(paths["a"]), "--pad", "4", "a blue disk", "--seed", "1"]
+    assert main([*args, "--model", str(folders[0]), "--set", "decoder.guidance_scale=3.0", "-o", str(out)]) == 0
+    overridden = Pipeline.from_pretrained(folders[0], overrides=["decoder.guidance_scale=3.0"])
+    overridden.outpaint(str(paths["a"]), "a blue disk", pad=4, seed=1)[0].save(expected)
+    assert from_pil([Image.open(out).convert("RGB")]).equal(from_pil([Image.open(expected).convert("RGB")]))
+    capsys.readouterr()
+    code = main([*args, "--model", str(folders[0]), "--set", "decoder.guidance_scal=1", "-o", str(root / "never.png")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "guidance_scal" in err and "\n" not in err and not (root / "never.png").exists()
+

@@ -179,6 +179,30 @@ def test_bad_declarations_are_errors_naming_the_plugin(pipe, capsys):
         assert err == "error: two plugins add the command 'unclip mirror': 'one' and 'two'; uninstall one or restrict UNCLIP_LOAD_PLUGINS\n"
 
 
+class GreedyInputs(MirrorInputs):
+    decoder_options: dict | None = None
+
+
+class TakesStageOptions(Mirror):
+    """An operation with a field named as the stages' settings every call takes."""
+
+    name: ClassVar[str] = "takes_stage_options"
+    method: ClassVar[str] = "takes_stage_options"
+    command: ClassVar[str] = "takes-stage-options"
+    Inputs: ClassVar[type[GreedyInputs]] = GreedyInputs
+
+
+def test_stage_options_are_every_calls_and_no_operations_field(pipe):
+    with pytest.raises(PluginError, match="a field may not be named 'decoder_options'"):
+        with installed_plugins(greedy=Registers(TakesStageOptions)):
+            pass
+    with installed_plugins(mirrors=Registers(Mirror)):
+        # This pipeline has an encoder only: settings for its decoder are refused, by name.
+        with pytest.raises(InputError, match="this pipeline has no decoder, so it has no decoder settings to set"):
+            pipe.mirrored(picture(), 1, decoder_options={"guidance_scale": 2})
+        assert "decoder_options" in pipe.mirrored.__doc__
+
+
 class Generate(Mirror):
     """An operation whose command is a built-in one."""
 

@@ -107,6 +107,7 @@ def test_each_request_chooses_its_own_sampler_steps_and_guidance(server):
         ("generate", [1, 2], 400, "JSON object"),
         ("vary", {"image": b64(b"this is text, not a picture")}, 422, "not a readable image"),
         ("vary", {"image": "%%%"}, 422, "not valid base64"),
+        ("vary", {"image": "PLACEHOLDER", "decoder_options": {"channels": 8}}, 422, "'channels' is not a sampling setting"),
         ("interpolate", {"frames": 4}, 422, "two images or two prompts"),
         ("outpainting", {"image": "PLACEHOLDER"}, 422, "nothing to extend"),
         ("inpainting", {"image": "PLACEHOLDER", "mask": "WRONG_MASK"}, 422, "different shape"),
@@ -159,6 +160,12 @@ def test_every_editing_operation_answers_with_images(server):
 
     status, body = post(url + "/api/outpainting", {"image": heart, "pad_left": 8, "pad_right": 8, "seed": 0})
     assert status == 200 and decode(body["images"][0]).size == (80, 64)
+
+    # An edit takes the stages' sampling settings too, and keeps them with its result.
+    plain = post(url + "/api/vary", {"image": heart, "n": 1, "seed": 0})[1]
+    status, body = post(url + "/api/vary", {"image": heart, "n": 1, "seed": 0, "decoder_options": {"condition_on_image": False}})
+    assert status == 200 and body["images"] != plain["images"]
+    assert read_settings(unb64(body["images"][0]))["decoder_options"] == {"condition_on_image": False}
 
 
 def test_sixteen_concurrent_requests_each_give_what_they_give_alone(server):

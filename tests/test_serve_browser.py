@@ -162,9 +162,19 @@ def test_the_page_generates_edits_and_reports_bad_input(browser_page, tmp_path):
     set_slider(page, "vary-count", 2)
     page.locator("#vary-button").click()
     page.locator("#vary-gallery img").nth(1).wait_for()
-    _, varied = image_bytes(page, "#vary-gallery")
+    varied_src, varied = image_bytes(page, "#vary-gallery")
     assert read_settings(varied)["operation"] == "vary" and read_settings(varied)["n"] == 2
     screenshot(page, "variations", tmp_path)
+    # An editing tab takes the stages' sampling settings too.
+    page.locator("#vary-stage-settings").get_by_text("stages: sampling settings").click()
+    vary_settings = page.locator("#vary-decoder-settings textarea, #vary-decoder-settings input").first
+    vary_settings.fill("channels: 8")
+    page.locator("#vary-button").click()
+    expect_message(page, "'channels' is not a sampling setting of the decoder")
+    vary_settings.fill("condition_on_image: false")
+    page.locator("#vary-button").click()
+    _, caption_varied = image_bytes(page, "#vary-gallery", previous=varied_src)
+    assert read_settings(caption_varied)["decoder_options"] == {"condition_on_image": False}
 
     # Interpolate between two prompts; the frames come as a strip and a GIF.
     page.get_by_role("tab", name="Interpolate").click()

@@ -121,6 +121,29 @@ def test_bad_sampling_settings_are_one_clear_error(pipe, options, message):
     assert message in str(caught.value) and "\n" not in str(caught.value)
 
 
+def test_with_options_shares_every_weight_and_records_its_settings(pipe, tmp_path):
+    view = pipe.with_options(decoder={"guidance_scale": 1.5}, upsamplers={"start_level": 0.3})
+    decoder, mine = view.components.decoder, pipe.components.decoder
+    assert decoder is not mine and all(a is b for a, b in zip(decoder.parameters(), mine.parameters()))
+    assert view.components.encoder is pipe.components.encoder
+    assert decoder.config.guidance_scale == view.graph.decoder.config.guidance_scale == 1.5
+    assert mine.config.guidance_scale == pipe.graph.decoder.config.guidance_scale != 1.5  # untouched
+    assert pipe.with_options() is pipe
+    saved = Pipeline.from_pretrained(view.save_pretrained(tmp_path / "view"))  # saving it saves its settings
+    assert saved.components.decoder.config.guidance_scale == 1.5 and saved.components.upsamplers[0].config.start_level == 0.3
+    asked = quick(pipe, decoder_options={"guidance_scale": 1.5}, upsampler_options={"start_level": 0.3})
+    torch.testing.assert_close(quick(view), asked)
+
+
+def test_settings_for_a_stage_the_pipeline_lacks_are_refused():
+    from unclip_core.graph import graph_from_dict
+
+    bare = Pipeline.from_graph(graph_from_dict({"encoder": {"type": "open_clip", "model": "unclip-tiny"}, "seed": 0}))
+    for stage, message in (("prior", "has no prior"), ("decoder", "has no decoder"), ("upsamplers", "has no upsamplers")):
+        with pytest.raises(InputError, match=message):
+            bare.with_options(**{stage: {"guidance_scale": 2}})
+
+
 def test_generating_never_imports_lightning(tmp_path):
     code = (
         "import sys\n"

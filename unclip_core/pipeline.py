@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 from omegaconf import OmegaConf
@@ -17,7 +18,7 @@ from .errors import ConfigError, InputError, WeightsError
 from .finite import require_finite_output
 from .graph import Components, Graph, build, graph_from_dict
 from .images import to_pil
-from .interfaces import TextEncoding
+from .interfaces import Sampler, TextEncoding
 from .limits import COUNT, GUIDANCE, SEED
 from .model_files import ModelFiles
 from .pipeline_editing import EditingMethods
@@ -26,6 +27,9 @@ from .stage_options import (
     PipelineCallback, SamplerChoice, SamplingSettings, component_for_call, sampler_for_call, stage_callback,
 )
 from .weights import load_module, save_folder
+
+if TYPE_CHECKING:
+    from .graph import Node
 
 NON_FINITE_HINT = (
     "Lower the guidance scale or the number of steps, try another sampler, or check that the "
@@ -105,6 +109,61 @@ class Pipeline(EditingMethods):
             module.eval()
         return self
 
+    def with_options(
+        self, prior: SamplingSettings = None, decoder: SamplingSettings = None, upsamplers: SamplingSettings = None
+    ) -> Pipeline:
+        """This pipeline with some sampling settings changed: the prior's, the decoder's, every
+        upsampler's, each a mapping of its component's `sampling_fields` (docs/config.md lists them).
+
+        The result shares every weight with this one, whose settings stay as they were, so one
+        loaded pipeline serves calls that each want their own; its graph records the new values,
+        so saving it saves them. Editing operations run on it as on any pipeline:
+        `pipe.with_options(decoder={"guidance_scale": 3}).vary("cat.png")`.
+        """
+        if not (prior or decoder or upsamplers):
+            return self
+        c, g = self.components, self.graph
+        for stage, settings, component in (("prior", prior, c.prior), ("decoder", decoder, c.decoder)):
+            if settings and component is None:
+                raise InputError(f"this pipeline has no {stage}, so it has no {stage} settings to set")
+        if upsamplers and not c.upsamplers:
+            raise InputError("this pipeline has no upsamplers, so it has no upsampler settings to set")
+        new_prior = component_for_call("prior", c.prior, prior) if c.prior is not None else None
+        new_decoder = component_for_call("decoder", c.decoder, decoder) if c.decoder is not None else None
+        new_upsamplers = [component_for_call(f"upsamplers.{i}", u, upsamplers) for i, u in enumerate(c.upsamplers)]
+        components = replace(c, prior=new_prior, decoder=new_decoder, upsamplers=new_upsamplers)
+        graph = replace(
+            g,
+            prior=_with_config(g.prior, new_prior),
+            decoder=_with_config(g.decoder, new_decoder),
+            upsamplers=tuple(_with_config(node, u) for node, u in zip(g.upsamplers, new_upsamplers)),
+        )
+        return type(self)(graph, components)
+
+    def stage_samplers(
+        self,
+        *,
+        prior_sampler: SamplerChoice = None,
+        prior_steps: int | None = None,
+        decoder_sampler: SamplerChoice = None,
+        decoder_steps: int | None = None,
+        upsampler_sampler: SamplerChoice = None,
+        upsampler_steps: int | None = None,
+    ) -> list[tuple[str, Any, Sampler | None]]:
+        """(label, component, sampler) of every stage generate runs, in order (the prior, the
+        decoder, each upsampler), with the sampler a call's choices make (None: the component's
+        own). The labels are what progress bars and callbacks name the stages by; upsamplers
+        share one choice."""
+        c = self.components
+        if c.prior is None or c.decoder is None:
+            raise ConfigError("this pipeline has no prior or no decoder; generation needs both")
+        stages = [("prior", c.prior, prior_sampler, prior_steps), ("decoder", c.decoder, decoder_sampler, decoder_steps)]
+        stages += [(f"upsampler {i}", u, upsampler_sampler, upsampler_steps) for i, u in enumerate(c.upsamplers)]
+        return [
+            (label, component, sampler_for_call(label, component.sampler, choice, steps))
+            for label, component, choice, steps in stages
+        ]
+
     @property
     def output_size(self) -> int:
         """Side in pixels of the images generate returns: the last upsampler's, else the decoder's."""
@@ -170,24 +229,15 @@ class Pipeline(EditingMethods):
         the networks use. A stage whose
         output holds NaN or infinity raises NumericalError naming the stage.
         """
-        c = self.components
-        if c.prior is None or c.decoder is None:
-            raise ConfigError("this pipeline has no prior or no decoder; generation needs both")
         prompts = checked_prompts(prompts)
         COUNT.check("num_images", num_images)
         GUIDANCE.check("prior_guidance", prior_guidance)
         GUIDANCE.check("decoder_guidance", decoder_guidance)
-        stages = [
-            ("prior", component_for_call("prior", c.prior, prior_options),
-             sampler_for_call("prior", c.prior.sampler, prior_sampler, prior_steps)),
-            ("decoder", component_for_call("decoder", c.decoder, decoder_options),
-             sampler_for_call("decoder", c.decoder.sampler, decoder_sampler, decoder_steps)),
-            *(
-                (f"upsampler {i}", component_for_call(f"upsamplers.{i}", u, upsampler_options),
-                 sampler_for_call(f"upsampler {i}", u.sampler, upsampler_sampler, upsampler_steps))
-                for i, u in enumerate(c.upsamplers)
-            ),
-        ]
+        view = self.with_options(prior_options, decoder_options, upsampler_options)
+        stages = view.stage_samplers(
+            prior_sampler=prior_sampler, prior_steps=prior_steps, decoder_sampler=decoder_sampler,
+            decoder_steps=decoder_steps, upsampler_sampler=upsampler_sampler, upsampler_steps=upsampler_steps,
+        )
         side = self.output_size
         check_budget(len(prompts), num_images, side, max_pixels(budget))
 
@@ -239,6 +289,13 @@ class Pipeline(EditingMethods):
         if self.device.type == "cuda":
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
+
+
+def _with_config(node: Node | None, component: Any) -> Node | None:
+    """`node` holding `component`'s config, which may differ from it by sampling settings."""
+    if node is None or node.config is component.config:
+        return node
+    return replace(node, config=component.config)
 
 
 def checked_prompts(prompts: str | Sequence[str]) -> list[str]:

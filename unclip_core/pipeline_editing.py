@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from .errors import ConfigError, InputError, PluginError
 from .graph import validate_model
 from .interfaces import EditingOperation, EditInputs
-from .interfaces.editing import tuple_length
+from .interfaces.editing import STAGE_OPTIONS, tuple_length
 
 ImageSource = Union[Image, str, Path]
 
@@ -122,8 +122,14 @@ class EditingMethods:
     """Mixed into Pipeline: `edit(name, **options)`, and one method per editing operation."""
 
     def edit(self, operation: str, **options: Any) -> list[Image]:
-        """Run the editing operation registered as `operation`; returns a list of PIL images."""
-        return prepare_edit(operation, options).apply(self)
+        """Run the editing operation registered as `operation`; returns a list of PIL images.
+
+        Besides the operation's own options, `prior_options`, `decoder_options` and
+        `upsampler_options` set stages' sampling settings for this call, as in `generate`.
+        """
+        settings = [options.pop(key, None) for key in STAGE_OPTIONS]
+        prepared = prepare_edit(operation, options)
+        return prepared.apply(self.with_options(*settings))  # type: ignore[attr-defined]  # Pipeline's
 
     def __getattr__(self, name: str) -> Callable[..., list[Image]]:
         # Only reached for names the Pipeline does not define itself, so a registered method
@@ -144,7 +150,7 @@ def _bound_method(pipeline: EditingMethods, cls: type[EditingOperation]) -> Call
         return pipeline.edit(cls.name, **call_options(cls, args, kwargs))
 
     positional = ", ".join(cls.arguments)
-    keywords = ", ".join(name for name in cls.option_fields() if name not in cls.arguments)
+    keywords = ", ".join([*(name for name in cls.option_fields() if name not in cls.arguments), *STAGE_OPTIONS])
     method.__name__ = method.__qualname__ = cls.method_name()
     method.__doc__ = (
         f"{cls.summary()}\n\n{cls.method_name()}({positional}{', ' if positional else ''}**options) runs the editing "

@@ -2,7 +2,8 @@
 
 Each is generated from the operation's declarations (command name, positional arguments,
 layout) and its Config and Inputs fields. It loads a pipeline (--model: a folder or a
-registered name; default: registry.yaml's default_model), runs the operation, and writes one
+registered name; default: registry.yaml's default_model; --set: overrides of its graph, as for
+`unclip generate`), runs the operation, and writes one
 image file: a grid or strip when there are several results, plus an animated GIF with --gif
 for operations that make frames.
 """
@@ -37,6 +38,10 @@ def add_command(sub, cls: type[EditingOperation], plugin: str) -> argparse.Argum
     parser.add_argument("-o", "--out", required=True, help="output image file (.png, .jpg, .webp)")
     if cls.layout == "frames":
         parser.add_argument("--gif", help="also write the frames as an animated GIF here")
+    parser.add_argument(
+        "--set", dest="graph_overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override the model's graph at load, e.g. --set decoder.guidance_scale=3 (repeatable)",
+    )
     parser.add_argument("--device", help="default: cuda when available")
     parser.add_argument("--force", action="store_true", help="write even when an output is also an input")
     parser.set_defaults(run=run, operation=cls)
@@ -78,7 +83,7 @@ def _pipeline(args: argparse.Namespace):
     from .data import default_device
 
     show_notes()
-    return Pipeline.from_pretrained(args.model).to(args.device or default_device())
+    return Pipeline.from_pretrained(args.model, overrides=args.graph_overrides).to(args.device or default_device())
 
 
 def _write(images, path: str, layout: str) -> None:

@@ -12,7 +12,9 @@ An operation declares how users reach it, and core builds both entry points from
 
 Every field of `Config` and `Inputs` becomes a keyword of the method and an option of the
 command, typed, defaulted and documented by the field itself; `command_line(...)` in a field's
-`json_schema_extra` adjusts how one field looks on the command line.
+`json_schema_extra` adjusts how one field looks on the command line. Every call also takes the
+pipeline stages' sampling settings for that call (`decoder_options={"guidance_scale": 3}`, see
+STAGE_OPTIONS), and every command `--set KEY=VALUE` overrides of the model's graph.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ if TYPE_CHECKING:
 # row), or frames (a strip, plus `--gif PATH` to also write them as an animation).
 Layout = Literal["grid", "strip", "frames"]
 LAYOUTS: tuple[str, ...] = typing.get_args(Layout)
+# Keywords every editing call takes besides its operation's own: the stages' sampling settings
+# for that call (`Pipeline.with_options`), so no operation may have a field of these names.
+STAGE_OPTIONS = ("prior_options", "decoder_options", "upsampler_options")
 
 
 class EditInputs(BaseModel):
@@ -141,6 +146,9 @@ class EditingOperation(Component, ABC):
         command = cls.command_name()
         if not command or command.startswith("-") or any(c.isspace() for c in command):
             problems.append(f"`command` must be one word not starting with '-', not {command!r}")
+        for name in STAGE_OPTIONS:
+            if name in fields:
+                problems.append(f"a field may not be named '{name}': every editing call takes it for the pipeline's stages")
         if cls.layout not in LAYOUTS:
             problems.append(f"`layout` must be one of {', '.join(LAYOUTS)}, not {cls.layout!r}")
         return problems

@@ -12,9 +12,7 @@ from typing import Any
 
 from PIL import Image
 
-from ..errors import ConfigError
 from ..pipeline import Pipeline
-from ..stage_options import sampler_for_call
 from .model_pool import ModelPool
 from .requests import (
     GenerateRequest, InpaintRequest, InterpolateRequest, OperationRequest, OutpaintRequest, TextDiffRequest,
@@ -26,6 +24,7 @@ from .work_queue import WorkQueue
 # progress(stage, done, total): how far the stage now sampling has got, in network evaluations.
 Progress = Callable[[str, int, int], None]
 SEED_RANGE = 2**31
+STAGES = ("prior", "decoder", "upsampler")
 
 
 class Operations:
@@ -57,7 +56,7 @@ class Operations:
             "prior_guidance": r.prior_guidance, "decoder_guidance": r.decoder_guidance,
             "prior_sampler": r.prior_sampler, "decoder_sampler": r.decoder_sampler,
             "upsampler_sampler": r.upsampler_sampler,
-            "prior_options": r.prior_options, "decoder_options": r.decoder_options, "upsampler_options": r.upsampler_options,
+            **r.stage_options(),
         }
         callback = None
         if progress is not None:
@@ -66,40 +65,39 @@ class Operations:
         return pipe(r.prompts, num_images=r.num_images, seed=r.seed, progress=False, callback=callback, **options)
 
     def _vary(self, pipe: Pipeline, r: VaryRequest, progress: Progress | None) -> list[Image.Image]:
-        return pipe.vary(r.image, n=r.n, eta=r.eta, seed=r.seed)
+        return pipe.vary(r.image, n=r.n, eta=r.eta, seed=r.seed, **r.stage_options())
 
     def _interpolate(self, pipe: Pipeline, r: InterpolateRequest, progress: Progress | None) -> list[Image.Image]:
         a, b = r.images if r.images is not None else (None, None)
         prompts = list(r.prompts) if r.prompts is not None else None
-        return pipe.interpolate(a, b, prompts=prompts, frames=r.frames, latent=r.latent, seed=r.seed)
+        return pipe.interpolate(
+            a, b, prompts=prompts, frames=r.frames, latent=r.latent, seed=r.seed, **r.stage_options()
+        )
 
     def _text_diff(self, pipe: Pipeline, r: TextDiffRequest, progress: Progress | None) -> list[Image.Image]:
-        return pipe.text_diff(r.image, r.source, r.target, steps=r.steps, max_theta=r.max_theta, seed=r.seed)
+        return pipe.text_diff(
+            r.image, r.source, r.target, steps=r.steps, max_theta=r.max_theta, seed=r.seed, **r.stage_options()
+        )
 
     def _inpaint(self, pipe: Pipeline, r: InpaintRequest, progress: Progress | None) -> list[Image.Image]:
-        return pipe.inpaint(r.image, r.mask, r.prompt or None, n=r.n, seed=r.seed)
+        return pipe.inpaint(r.image, r.mask, r.prompt or None, n=r.n, seed=r.seed, **r.stage_options())
 
     def _outpaint(self, pipe: Pipeline, r: OutpaintRequest, progress: Progress | None) -> list[Image.Image]:
         return pipe.outpaint(
             r.image, r.prompt or None, pad_left=r.pad_left, pad_right=r.pad_right, pad_top=r.pad_top,
-            pad_bottom=r.pad_bottom, n=r.n, seed=r.seed,
+            pad_bottom=r.pad_bottom, n=r.n, seed=r.seed, **r.stage_options(),
         )
 
 
 def evaluations_per_stage(pipe: Pipeline, r: GenerateRequest) -> dict[str, int]:
     """Stage label -> network evaluations this request makes there (what progress counts up to).
 
-    Builds each stage's sampler for the request the way `Pipeline.generate` does, so a bad
-    sampler or step count is reported before any sampling starts.
+    Builds each stage's sampler for the request as `Pipeline.generate` does (with the same
+    method), so a bad sampler or step count is reported before any sampling starts.
     """
-    c = pipe.components
-    if c.prior is None or c.decoder is None:
-        raise ConfigError("this pipeline has no prior or no decoder; generation needs both")
-    stages = [("prior", c.prior, r.prior_sampler, r.prior_steps), ("decoder", c.decoder, r.decoder_sampler, r.decoder_steps)]
-    stages += [(f"upsampler {i}", u, r.upsampler_sampler, r.upsampler_steps) for i, u in enumerate(c.upsamplers)]
-    totals = {}
-    for label, component, choice, steps in stages:
-        sampler = sampler_for_call(label, component.sampler, choice, steps) or component.sampler
-        if sampler is not None:
-            totals[label] = sampler.evaluations
-    return totals
+    choices = r.model_dump(include={f"{stage}_{part}" for stage in STAGES for part in ("sampler", "steps")})
+    return {
+        label: (sampler or component.sampler).evaluations
+        for label, component, sampler in pipe.stage_samplers(**choices)
+        if (sampler or component.sampler) is not None
+    }

@@ -18,6 +18,7 @@ from .result_store import ResultStore
 
 log = logging.getLogger("unclip.serve")
 MODEL_DEFAULT = "model's own"  # sampler choice that keeps the model's configured sampler
+STAGES = ("prior", "decoder", "upsampler")  # the stages a request's `*_options` name
 
 
 @dataclass
@@ -61,6 +62,22 @@ def seed_widgets(prefix: str) -> tuple[gr.Number, gr.Checkbox]:
 def chosen_seed(seed: float | None, randomize: bool) -> int | None:
     """None asks the server for a random seed."""
     return None if randomize or seed is None else int(seed)
+
+
+def stage_settings_widgets(prefix: str) -> list[gr.Textbox]:
+    """A closed accordion with a sampling-settings box for each stage (prior, decoder, upsampler),
+    for the editing tabs; blank boxes keep the model's own settings."""
+    with gr.Accordion("stages: sampling settings", open=False, elem_id=f"{prefix}-stage-settings"), gr.Row():
+        return [
+            gr.Textbox(label=f"{stage} settings", lines=1, elem_id=f"{prefix}-{stage}-settings",
+                       placeholder="the model's; 'name: value' lines")
+            for stage in STAGES
+        ]
+
+
+def stage_settings_values(*texts: str | None) -> dict[str, dict[str, Any] | None]:
+    """The request's `*_options` from the stages' settings boxes, in STAGES order."""
+    return {f"{stage}_options": optional_settings(text, f"{stage} settings") for stage, text in zip(STAGES, texts)}
 
 
 def optional_settings(text: str | None, label: str) -> dict[str, Any] | None:

@@ -17,10 +17,12 @@ from ..errors import InputError
 
 MAX_IMAGES = 16  # per request: bounds one request's memory and time
 MAX_FRAMES = 32
+Settings = dict[str, Any] | None  # a component's sampling_fields; checked by the pipeline at the call
 
 
 class OperationRequest(BaseModel):
-    """Fields shared by every operation: which model, and the seed (None: the server picks one)."""
+    """Fields shared by every operation: which model, the seed (None: the server picks one), and
+    sampling settings of the model's stages (every operation samples through them)."""
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
     operation: ClassVar[str]
@@ -28,6 +30,14 @@ class OperationRequest(BaseModel):
 
     model: str | None = Field(None, description="A model the server offers; none: its first.")
     seed: int | None = Field(None, ge=0, le=2**63 - 1, description="Same seed, same images; none: random.")
+    prior_options: Settings = Field(None, description="Some of the prior's sampling settings (its sampling_fields), for this request.")
+    decoder_options: Settings = Field(None, description="The decoder's; an unknown one is refused with the list of them.")
+    upsampler_options: Settings = Field(None, description="Every upsampler's.")
+
+    def stage_options(self) -> dict[str, Settings]:
+        """The stages' sampling settings this request asks for, as the pipeline's keywords."""
+        return {"prior_options": self.prior_options, "decoder_options": self.decoder_options,
+                "upsampler_options": self.upsampler_options}
 
     def settings(self) -> dict[str, Any]:
         """The request as JSON-ready settings: images are named by size and sha256, not embedded."""
@@ -54,7 +64,6 @@ def _prompt(value: str, field: str) -> str:
 
 Steps = int | None
 Guidance = float | None
-Settings = dict[str, Any] | None  # a component's sampling_fields; checked by the pipeline at the call
 
 
 class GenerateRequest(OperationRequest):
@@ -70,9 +79,6 @@ class GenerateRequest(OperationRequest):
     prior_sampler: str | None = Field(None, description="A registered sampler type; none: the model's.")
     decoder_sampler: str | None = None
     upsampler_sampler: str | None = None
-    prior_options: Settings = Field(None, description="Some of the prior's sampling settings (its sampling_fields), for this request.")
-    decoder_options: Settings = Field(None, description="The decoder's; an unknown one is refused with the list of them.")
-    upsampler_options: Settings = Field(None, description="Every upsampler's.")
 
     @field_validator("prompts")
     @classmethod

@@ -10,7 +10,7 @@ import gradio as gr
 
 from ..plugins import get_registry
 from .page_support import (
-    MODEL_DEFAULT, PageContext, chosen_seed, model_picker, optional_number, optional_settings, seed_widgets,
+    MODEL_DEFAULT, PageContext, chosen_seed, model_picker, optional_number, seed_widgets, stage_settings_values,
 )
 from .requests import MAX_IMAGES, GenerateRequest
 
@@ -85,9 +85,7 @@ def build_generate_tab(context: PageContext, send_targets: dict[str, str]) -> Ge
             "decoder_guidance": optional_number(d_guidance, "decoder guidance"),
             "prior_sampler": sampler_choice(p_sampler), "decoder_sampler": sampler_choice(d_sampler),
             "upsampler_sampler": sampler_choice(u_sampler),
-            "prior_options": optional_settings(p_settings, "prior settings"),
-            "decoder_options": optional_settings(d_settings, "decoder settings"),
-            "upsampler_options": optional_settings(u_settings, "upsampler settings"),
+            **stage_settings_values(p_settings, d_settings, u_settings),
         }
         result, pngs, _ = context.run(GenerateRequest, values, progress)
         return pngs, pngs, None, result.settings, result.settings["seed"]

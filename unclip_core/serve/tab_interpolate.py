@@ -6,7 +6,7 @@ import gradio as gr
 from PIL import Image
 
 from ..image_output import grid
-from .page_support import PageContext, chosen_seed, model_picker, seed_widgets
+from .page_support import PageContext, chosen_seed, model_picker, seed_widgets, stage_settings_values, stage_settings_widgets
 from .requests import MAX_FRAMES, InterpolateRequest
 
 BETWEEN_IMAGES, BETWEEN_PROMPTS = "two images", "two prompts"
@@ -30,6 +30,7 @@ def build_interpolate_tab(context: PageContext) -> tuple[gr.Image, gr.Image]:
                 latent = gr.Radio(["inverted", "fixed"], value="inverted", elem_id="interpolate-latent",
                                   label="noise: both images' inverted noise, or one fixed noise")
             seed, randomize = seed_widgets("interpolate")
+            settings = stage_settings_widgets("interpolate")
             button = gr.Button("Interpolate", variant="primary", elem_id="interpolate-button")
         with gr.Column():
             strip = gr.Image(label="frames", type="pil", format="png", interactive=False, elem_id="interpolate-strip")
@@ -37,8 +38,9 @@ def build_interpolate_tab(context: PageContext) -> tuple[gr.Image, gr.Image]:
                                         buttons=["download"], interactive=False)
             gif = gr.File(label="animated GIF", elem_id="interpolate-gif", interactive=False)
 
-    def interpolate(mode, a, b, text_a, text_b, model_name, count, noise, seed_value, random_seed):
-        values = {"model": model_name, "frames": int(count), "latent": noise, "seed": chosen_seed(seed_value, random_seed)}
+    def interpolate(mode, a, b, text_a, text_b, model_name, count, noise, seed_value, random_seed, *stage_settings):
+        values = {"model": model_name, "frames": int(count), "latent": noise, "seed": chosen_seed(seed_value, random_seed),
+                  **stage_settings_values(*stage_settings)}
         if mode == BETWEEN_IMAGES:
             if a is None or b is None:
                 raise gr.Error("give both images A and B (or choose 'two prompts')", print_exception=False)
@@ -49,7 +51,7 @@ def build_interpolate_tab(context: PageContext) -> tuple[gr.Image, gr.Image]:
         return grid([Image.open(p) for p in pngs]), pngs, gif_path, result.settings["seed"]
 
     button.click(
-        interpolate, [between, image_a, image_b, prompt_a, prompt_b, model, frames, latent, seed, randomize],
+        interpolate, [between, image_a, image_b, prompt_a, prompt_b, model, frames, latent, seed, randomize, *settings],
         [strip, frames_gallery, gif, seed], api_visibility="private",
     )
     return image_a, image_b
