@@ -107,6 +107,7 @@ def test_each_request_chooses_its_own_sampler_steps_and_guidance(server):
         ("generate", [1, 2], 400, "JSON object"),
         ("vary", {"image": b64(b"this is text, not a picture")}, 422, "not a readable image"),
         ("vary", {"image": "%%%"}, 422, "not valid base64"),
+        ("vary", {"image": "PLACEHOLDER", "ddim_steps": 1}, 422, "ddim_steps"),
         ("vary", {"image": "PLACEHOLDER", "decoder_options": {"channels": 8}}, 422, "'channels' is not a sampling setting"),
         ("interpolate", {"frames": 4}, 422, "two images or two prompts"),
         ("outpainting", {"image": "PLACEHOLDER"}, 422, "nothing to extend"),
@@ -135,6 +136,8 @@ def test_every_editing_operation_answers_with_images(server):
 
     status, body = post(url + "/api/vary", {"image": heart, "n": 2, "eta": 0.8, "seed": 0})
     assert status == 200 and len(body["images"]) == 2 and body["settings"]["image"]["width"] == 64
+    status, coarse = post(url + "/api/vary", {"image": heart, "n": 2, "eta": 0.8, "seed": 0, "ddim_steps": 8})
+    assert status == 200 and coarse["images"] != body["images"] and coarse["settings"]["ddim_steps"] == 8
 
     status, body = post(url + "/api/interpolate", {"images": [heart, face], "frames": 3, "seed": 0})
     assert status == 200 and len(body["images"]) == 3

@@ -16,18 +16,19 @@ from pydantic import Field, model_validator
 
 from unclip_core.errors import ConfigError
 from unclip_core.images import to_pil
-from unclip_core.interfaces import ComponentConfig, EditingOperation, EditInputs
+from unclip_core.interfaces import EditingOperation, EditInputs
 from unclip_core.interfaces.editing import Layout, command_line
 from unclip_core.pipeline import Pipeline
 
 from .decoding import (
-    captions, ddim, decode, decoder_of, embed_images, expand, generator_for, invert, output_size, resolve_guidance,
+    InversionConfig, captions, ddim, decode, decoder_of, embed_images, expand, generator_for, invert, output_size,
+    resolve_guidance,
 )
 from .inputs import ImageSource, load_image
 from .slerp import slerp
 
 
-class InterpolationConfig(ComponentConfig):
+class InterpolationConfig(InversionConfig):
     frames: int = Field(8, ge=2, description="Frames, both ends included.")
     latent: Literal["inverted", "fixed"] = Field(
         "inverted", description="inverted: slerp both images' DDIM-inverted x_T; fixed: one noise for all frames."
@@ -86,7 +87,7 @@ class Interpolation(EditingOperation):
                 raise ConfigError("interpolating prompts needs a prior to turn them into z_i; this pipeline has none")
             z_ends = pipeline.components.prior.sample(pipeline.encode_text(list(inputs.prompts)), generator=generator)
         if inverted:
-            x_ends = invert(pipeline, ends, z_ends, text)
+            x_ends = invert(pipeline, ends, z_ends, text, c.ddim_steps)
         else:  # one noise for every frame
             shape = (1, 3, decoder.image_size, decoder.image_size)
             noise = torch.randn(shape, generator=generator, device=pipeline.device)
@@ -97,6 +98,6 @@ class Interpolation(EditingOperation):
         images = decode(
             pipeline, z, text.index(slice(0, 1)).repeat_interleave(c.frames),
             generator=generator, guidance_scale=resolve_guidance(c.guidance_scale, inverted),
-            noise=x_T, sampler=ddim(pipeline, c.eta),
+            noise=x_T, sampler=ddim(pipeline, c.eta, c.ddim_steps),
         )
         return to_pil(images)

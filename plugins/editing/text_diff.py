@@ -17,16 +17,18 @@ from torch import Tensor
 
 from unclip_core.errors import InputError
 from unclip_core.images import to_pil
-from unclip_core.interfaces import ComponentConfig, EditingOperation, EditInputs
+from unclip_core.interfaces import EditingOperation, EditInputs
 from unclip_core.interfaces.editing import Layout, command_line
 from unclip_core.pipeline import Pipeline
 
-from .decoding import captions, ddim, decode, embed_images, expand, generator_for, invert, output_size, resolve_guidance
+from .decoding import (
+    InversionConfig, captions, ddim, decode, embed_images, expand, generator_for, invert, output_size, resolve_guidance,
+)
 from .inputs import ImageSource, load_image
 from .slerp import slerp
 
 
-class TextDiffConfig(ComponentConfig):
+class TextDiffConfig(InversionConfig):
     steps: int = Field(5, ge=2, description="Frames, from theta = 0 (the image) to max_theta.")
     max_theta: float = Field(0.5, gt=0.0, le=1.0, description="Largest slerp weight of the text direction.")
     guidance_scale: float | None = Field(None, ge=0.0, description="Decoder guidance; null: 1 (inversion's scale).")
@@ -77,10 +79,10 @@ class TextDiff(EditingOperation):
         z_t = pipeline.encode_text([inputs.source, inputs.target]).embedding.float()
         z = text_diff_embeddings(z_i[0], z_t[0], z_t[1], thetas(c.steps, c.max_theta))
         text = captions(pipeline, inputs.prompt, 1)
-        x_T = invert(pipeline, image, z_i, text)
+        x_T = invert(pipeline, image, z_i, text, c.ddim_steps)
         images = decode(
             pipeline, z, text.repeat_interleave(c.steps),
             generator=generator_for(pipeline, inputs.seed), guidance_scale=resolve_guidance(c.guidance_scale, True),
-            noise=expand(x_T, c.steps), sampler=ddim(pipeline, 0.0),
+            noise=expand(x_T, c.steps), sampler=ddim(pipeline, 0.0, c.ddim_steps),
         )
         return to_pil(images)

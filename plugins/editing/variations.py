@@ -14,15 +14,17 @@ from PIL.Image import Image
 from pydantic import Field
 
 from unclip_core.images import to_pil
-from unclip_core.interfaces import ComponentConfig, EditingOperation, EditInputs
+from unclip_core.interfaces import EditingOperation, EditInputs
 from unclip_core.interfaces.editing import Layout, command_line
 from unclip_core.pipeline import Pipeline
 
-from .decoding import captions, ddim, decode, embed_images, expand, generator_for, invert, output_size, resolve_guidance
+from .decoding import (
+    InversionConfig, captions, ddim, decode, embed_images, expand, generator_for, invert, output_size, resolve_guidance,
+)
 from .inputs import ImageSource, load_image
 
 
-class VariationsConfig(ComponentConfig):
+class VariationsConfig(InversionConfig):
     eta: float = Field(0.8, ge=0.0, description="DDIM eta: 0 keeps x_T's image, larger values vary more.")
     keep_latent: bool = Field(
         True, description="Start from the image's DDIM-inverted x_T instead of fresh noise.",
@@ -56,10 +58,10 @@ class Variations(EditingOperation):
         image = load_image(inputs.image, output_size(pipeline))
         z_i = embed_images(pipeline, image)
         text = captions(pipeline, inputs.prompt, 1)
-        noise = expand(invert(pipeline, image, z_i, text), inputs.n) if c.keep_latent else None
+        noise = expand(invert(pipeline, image, z_i, text, c.ddim_steps), inputs.n) if c.keep_latent else None
         images = decode(
             pipeline, expand(z_i, inputs.n), text.repeat_interleave(inputs.n),
             generator=generator_for(pipeline, inputs.seed), guidance_scale=resolve_guidance(c.guidance_scale, c.keep_latent),
-            noise=noise, sampler=ddim(pipeline, c.eta),
+            noise=noise, sampler=ddim(pipeline, c.eta, c.ddim_steps),
         )
         return to_pil(images)

@@ -65,18 +65,20 @@ class Operations:
         return pipe(r.prompts, num_images=r.num_images, seed=r.seed, progress=False, callback=callback, **options)
 
     def _vary(self, pipe: Pipeline, r: VaryRequest, progress: Progress | None) -> list[Image.Image]:
-        return pipe.vary(r.image, n=r.n, eta=r.eta, seed=r.seed, **r.stage_options())
+        return pipe.vary(r.image, n=r.n, eta=r.eta, ddim_steps=r.ddim_steps, seed=r.seed, **r.stage_options())
 
     def _interpolate(self, pipe: Pipeline, r: InterpolateRequest, progress: Progress | None) -> list[Image.Image]:
         a, b = r.images if r.images is not None else (None, None)
         prompts = list(r.prompts) if r.prompts is not None else None
         return pipe.interpolate(
-            a, b, prompts=prompts, frames=r.frames, latent=r.latent, seed=r.seed, **r.stage_options()
+            a, b, prompts=prompts, frames=r.frames, latent=r.latent, ddim_steps=r.ddim_steps, seed=r.seed,
+            **r.stage_options(),
         )
 
     def _text_diff(self, pipe: Pipeline, r: TextDiffRequest, progress: Progress | None) -> list[Image.Image]:
         return pipe.text_diff(
-            r.image, r.source, r.target, steps=r.steps, max_theta=r.max_theta, seed=r.seed, **r.stage_options()
+            r.image, r.source, r.target, steps=r.steps, max_theta=r.max_theta, ddim_steps=r.ddim_steps, seed=r.seed,
+            **r.stage_options(),
         )
 
     def _inpaint(self, pipe: Pipeline, r: InpaintRequest, progress: Progress | None) -> list[Image.Image]:

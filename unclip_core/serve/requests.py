@@ -8,7 +8,7 @@ PIL images here; the HTTP API decodes uploads before building a request (uploads
 from __future__ import annotations
 
 import hashlib
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -64,6 +64,8 @@ def _prompt(value: str, field: str) -> str:
 
 Steps = int | None
 Guidance = float | None
+# The DDIM steps an edit that inverts its image walks both ways; none: the operation's default.
+DDIMSteps = Annotated[int | None, Field(ge=2, le=1000, description="DDIM steps to invert and decode with; none: the operation's default.")]
 
 
 class GenerateRequest(OperationRequest):
@@ -93,6 +95,7 @@ class VaryRequest(OperationRequest):
     image: Image.Image
     n: int = Field(4, ge=1, le=MAX_IMAGES, description="How many variations.")
     eta: float = Field(0.8, ge=0.0, description="0 reconstructs the image; larger varies more.")
+    ddim_steps: DDIMSteps = None
 
 
 class InterpolateRequest(OperationRequest):
@@ -103,6 +106,7 @@ class InterpolateRequest(OperationRequest):
     prompts: tuple[str, str] | None = Field(None, description="Or two prompts.")
     frames: int = Field(8, ge=2, le=MAX_FRAMES, description="Frames, both ends included.")
     latent: Literal["inverted", "fixed"] = "inverted"
+    ddim_steps: DDIMSteps = None
 
     @field_validator("prompts")
     @classmethod
@@ -125,6 +129,7 @@ class TextDiffRequest(OperationRequest):
     target: str = Field(description="Caption of what it should show.")
     steps: int = Field(5, ge=2, le=MAX_FRAMES, description="Frames from the image toward the target.")
     max_theta: float = Field(0.5, gt=0.0, le=1.0, description="Strength of the last frame's edit.")
+    ddim_steps: DDIMSteps = None
 
     @field_validator("source", "target")
     @classmethod
