@@ -134,21 +134,22 @@ def test_every_editing_operation_answers_with_images(server):
     heart = generate(url, seed=1)["images"][0]
     face = generate(url, prompts=["grinning face"], seed=2)["images"][0]
 
-    status, body = post(url + "/api/vary", {"image": heart, "n": 2, "eta": 0.8, "seed": 0})
+    # Few DDIM steps keep the edits quick; what the step count buys is measured in test_editing.py.
+    status, body = post(url + "/api/vary", {"image": heart, "n": 2, "eta": 0.8, "seed": 0, "ddim_steps": 4})
     assert status == 200 and len(body["images"]) == 2 and body["settings"]["image"]["width"] == 64
-    status, coarse = post(url + "/api/vary", {"image": heart, "n": 2, "eta": 0.8, "seed": 0, "ddim_steps": 8})
-    assert status == 200 and coarse["images"] != body["images"] and coarse["settings"]["ddim_steps"] == 8
+    status, finer = post(url + "/api/vary", {"image": heart, "n": 2, "eta": 0.8, "seed": 0, "ddim_steps": 8})
+    assert status == 200 and finer["images"] != body["images"] and finer["settings"]["ddim_steps"] == 8
 
-    status, body = post(url + "/api/interpolate", {"images": [heart, face], "frames": 3, "seed": 0})
+    status, body = post(url + "/api/interpolate", {"images": [heart, face], "frames": 3, "seed": 0, "ddim_steps": 4})
     assert status == 200 and len(body["images"]) == 3
     gif = Image.open(io.BytesIO(unb64(body["gif"])))
     assert gif.format == "GIF" and gif.n_frames == 4  # forward and back: 0 1 2 1
 
-    status, body = post(url + "/api/interpolate", {"prompts": ["red heart", "grinning face"], "frames": 2})
+    status, body = post(url + "/api/interpolate", {"prompts": ["red heart", "grinning face"], "frames": 2, "ddim_steps": 4})
     assert status == 200 and len(body["images"]) == 2
 
     status, body = post(url + "/api/text-diff", {"image": heart, "source": "red heart", "target": "blue heart",
-                                                 "steps": 2, "seed": 0})
+                                                 "steps": 2, "seed": 0, "ddim_steps": 4})
     assert status == 200 and len(body["images"]) == 2 and body["gif"]
 
     mask = Image.new("L", (64, 64), 0)
@@ -165,8 +166,9 @@ def test_every_editing_operation_answers_with_images(server):
     assert status == 200 and decode(body["images"][0]).size == (80, 64)
 
     # An edit takes the stages' sampling settings too, and keeps them with its result.
-    plain = post(url + "/api/vary", {"image": heart, "n": 1, "seed": 0})[1]
-    status, body = post(url + "/api/vary", {"image": heart, "n": 1, "seed": 0, "decoder_options": {"condition_on_image": False}})
+    plain = post(url + "/api/vary", {"image": heart, "n": 1, "seed": 0, "ddim_steps": 4})[1]
+    status, body = post(url + "/api/vary", {"image": heart, "n": 1, "seed": 0, "ddim_steps": 4,
+                                            "decoder_options": {"condition_on_image": False}})
     assert status == 200 and body["images"] != plain["images"]
     assert read_settings(unb64(body["images"][0]))["decoder_options"] == {"condition_on_image": False}
 

@@ -160,6 +160,7 @@ def test_the_page_generates_edits_and_reports_bad_input(browser_page, tmp_path):
     page.locator("#send-to-vary-tab").click()
     page.locator("#vary-image img").first.wait_for()
     set_slider(page, "vary-count", 2)
+    page.locator("#vary-ddim-steps textarea, #vary-ddim-steps input").first.fill("4")  # quick; the API test checks more
     page.locator("#vary-button").click()
     page.locator("#vary-gallery img").nth(1).wait_for()
     varied_src, varied = image_bytes(page, "#vary-gallery")
@@ -175,6 +176,7 @@ def test_the_page_generates_edits_and_reports_bad_input(browser_page, tmp_path):
     page.locator("#vary-button").click()
     _, caption_varied = image_bytes(page, "#vary-gallery", previous=varied_src)
     assert read_settings(caption_varied)["decoder_options"] == {"condition_on_image": False}
+    assert read_settings(caption_varied)["ddim_steps"] == 4
 
     # Interpolate between two prompts; the frames come as a strip and a GIF.
     page.get_by_role("tab", name="Interpolate").click()
@@ -182,6 +184,7 @@ def test_the_page_generates_edits_and_reports_bad_input(browser_page, tmp_path):
     page.locator("#interpolate-prompt-a textarea").fill("red heart")
     page.locator("#interpolate-prompt-b textarea").fill("grinning face")
     set_slider(page, "interpolate-frames", 3)
+    page.locator("#interpolate-ddim-steps textarea, #interpolate-ddim-steps input").first.fill("4")
     page.locator("#interpolate-button").click()
     page.locator("#interpolate-gallery img").nth(2).wait_for()
     page.locator("#interpolate-gif a").first.wait_for()
@@ -194,6 +197,7 @@ def test_the_page_generates_edits_and_reports_bad_input(browser_page, tmp_path):
     page.locator("#textdiff-from textarea").fill("red heart")
     page.locator("#textdiff-to textarea").fill("blue heart")
     set_slider(page, "textdiff-frames", 2)
+    page.locator("#textdiff-ddim-steps textarea, #textdiff-ddim-steps input").first.fill("4")
     page.locator("#textdiff-button").click()
     page.locator("#textdiff-gallery img").nth(1).wait_for()
     screenshot(page, "text-diff", tmp_path)

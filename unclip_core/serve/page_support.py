@@ -75,6 +75,12 @@ def stage_settings_widgets(prefix: str) -> list[gr.Textbox]:
         ]
 
 
+def ddim_steps_box(prefix: str) -> gr.Textbox:
+    """The DDIM step count of a tab whose operation inverts its image; blank: the operation's own."""
+    return gr.Textbox(label="DDIM steps (more: more faithful, slower)", placeholder="the operation's",
+                      elem_id=f"{prefix}-ddim-steps")
+
+
 def stage_settings_values(*texts: str | None) -> dict[str, dict[str, Any] | None]:
     """The request's `*_options` from the stages' settings boxes, in STAGES order."""
     return {f"{stage}_options": optional_settings(text, f"{stage} settings") for stage, text in zip(STAGES, texts)}

@@ -6,7 +6,10 @@ import gradio as gr
 from PIL import Image
 
 from ..image_output import grid
-from .page_support import PageContext, chosen_seed, model_picker, seed_widgets, stage_settings_values, stage_settings_widgets
+from .page_support import (
+    PageContext, chosen_seed, ddim_steps_box, model_picker, optional_number, seed_widgets, stage_settings_values,
+    stage_settings_widgets,
+)
 from .requests import MAX_FRAMES, InterpolateRequest
 
 BETWEEN_IMAGES, BETWEEN_PROMPTS = "two images", "two prompts"
@@ -30,6 +33,7 @@ def build_interpolate_tab(context: PageContext) -> tuple[gr.Image, gr.Image]:
                 latent = gr.Radio(["inverted", "fixed"], value="inverted", elem_id="interpolate-latent",
                                   label="noise: both images' inverted noise, or one fixed noise")
             seed, randomize = seed_widgets("interpolate")
+            ddim_steps = ddim_steps_box("interpolate")
             settings = stage_settings_widgets("interpolate")
             button = gr.Button("Interpolate", variant="primary", elem_id="interpolate-button")
         with gr.Column():
@@ -38,9 +42,10 @@ def build_interpolate_tab(context: PageContext) -> tuple[gr.Image, gr.Image]:
                                         buttons=["download"], interactive=False)
             gif = gr.File(label="animated GIF", elem_id="interpolate-gif", interactive=False)
 
-    def interpolate(mode, a, b, text_a, text_b, model_name, count, noise, seed_value, random_seed, *stage_settings):
+    def interpolate(mode, a, b, text_a, text_b, model_name, count, noise, seed_value, random_seed, steps,
+                    *stage_settings):
         values = {"model": model_name, "frames": int(count), "latent": noise, "seed": chosen_seed(seed_value, random_seed),
-                  **stage_settings_values(*stage_settings)}
+                  "ddim_steps": optional_number(steps, "DDIM steps", int), **stage_settings_values(*stage_settings)}
         if mode == BETWEEN_IMAGES:
             if a is None or b is None:
                 raise gr.Error("give both images A and B (or choose 'two prompts')", print_exception=False)
@@ -51,7 +56,8 @@ def build_interpolate_tab(context: PageContext) -> tuple[gr.Image, gr.Image]:
         return grid([Image.open(p) for p in pngs]), pngs, gif_path, result.settings["seed"]
 
     button.click(
-        interpolate, [between, image_a, image_b, prompt_a, prompt_b, model, frames, latent, seed, randomize, *settings],
+        interpolate, [between, image_a, image_b, prompt_a, prompt_b, model, frames, latent, seed, randomize, ddim_steps,
+         *settings],
         [strip, frames_gallery, gif, seed], api_visibility="private",
     )
     return image_a, image_b
