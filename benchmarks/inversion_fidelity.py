@@ -24,9 +24,9 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from emoji_quality import add_split_arguments, load_emoji  # benchmarks/emoji_quality.py
+from emoji_stages import resize  # benchmarks/emoji_stages.py
 from unclip_core.graph import build_section
 from unclip_core.metrics import bootstrap_interval
 from unclip_core.pipeline import Pipeline
@@ -34,12 +34,6 @@ from unclip_core.pipeline import Pipeline
 from common import print_table, setup_device, write_json  # benchmarks/common.py
 
 RESULTS = Path(__file__).parent / "results"
-
-
-def resize(images: torch.Tensor, size: int) -> torch.Tensor:
-    if images.shape[-1] == size:
-        return images
-    return F.interpolate(images, size=(size, size), mode="bicubic", antialias=True, align_corners=False).clamp(-1, 1)
 
 
 def errors(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
