@@ -107,6 +107,9 @@ def test_more_ddim_steps_give_an_image_back_more_faithfully(pipe, folders, sourc
     assert ddim_steps(pipe, None) == INVERSION_STEPS > pipe.components.decoder.sampler.steps
     finer = Pipeline.from_pretrained(folders[0], overrides=[f"decoder.sampler.steps={INVERSION_STEPS + 36}"])
     assert ddim_steps(finer, None) == INVERSION_STEPS + 36 and ddim_steps(finer, 8) == 8
+    shorter = Pipeline.from_pretrained(folders[0], overrides=["decoder.timesteps=40", "decoder.sampler.steps=20"])
+    assert ddim_steps(shorter, None) == 40  # a schedule of 40 timesteps bounds the default
+    assert len(shorter.vary(pictures[2], n=1, seed=0)) == 1
     with pytest.raises(ConfigError, match="ddim_steps"):
         pipe.vary(pictures[2], ddim_steps=1)
 

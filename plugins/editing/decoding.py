@@ -56,13 +56,19 @@ class InversionConfig(ComponentConfig):
 
     ddim_steps: int | None = Field(
         None, ge=2, le=1000,
-        description=f"DDIM steps to invert and decode with; null: {INVERSION_STEPS}, or the decoder sampler's if more.",
+        description=f"DDIM steps to invert and decode with; null: {INVERSION_STEPS}, or the decoder sampler's if more "
+        "(at most the decoder's timesteps).",
     )
 
 
 def ddim_steps(pipeline: Pipeline, steps: int | None) -> int:
-    """`steps`, or by default INVERSION_STEPS unless the decoder's own sampler takes more."""
-    return steps if steps is not None else max(INVERSION_STEPS, decoder_steps(pipeline))
+    """`steps`, or by default INVERSION_STEPS unless the decoder's own sampler takes more, and
+    never more than the decoder's schedule has timesteps."""
+    if steps is not None:
+        return steps
+    default = max(INVERSION_STEPS, decoder_steps(pipeline))
+    bound = decoder_of(pipeline, "editing").num_timesteps
+    return default if bound is None else min(default, bound)
 
 
 def ddim(pipeline: Pipeline, eta: float, steps: int | None = None) -> Sampler:

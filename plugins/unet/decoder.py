@@ -128,6 +128,10 @@ class UNetDecoder(Decoder):
     def image_size(self) -> int:
         return self.config.image_size
 
+    @property
+    def num_timesteps(self) -> int:
+        return self.diffusion.schedule.num_timesteps
+
     # ---- conditioning -------------------------------------------------------------------
     def conditioning(
         self, image_embedding: Tensor, text: TextEncoding, drop_image: Tensor | bool = False, drop_text: Tensor | bool = False

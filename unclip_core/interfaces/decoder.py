@@ -27,6 +27,12 @@ class Decoder(Component, nn.Module, ABC):
     def image_size(self) -> int:
         """Side of the square images this decoder generates."""
 
+    @property
+    def num_timesteps(self) -> int | None:
+        """How many timesteps its noise schedule has: no sampler may take more steps. None where
+        it does not sample by diffusion (or does not say)."""
+        return None
+
     @abstractmethod
     def loss(self, images: Tensor, image_embedding: Tensor, text: TextEncoding) -> Tensor:
         """Training loss (a scalar), including conditioning dropout for guidance."""

@@ -7,6 +7,8 @@ from typing import Any, ClassVar
 import pytest
 import torch
 
+from ..errors import InputError
+from ..graph import build_section
 from ..interfaces import Decoder, EncoderSpec, TextEncoding, Upsampler
 from ..weights import load_module, save_folder
 from .helpers import build_component, every_sampler, random_text
@@ -66,6 +68,18 @@ class DecoderContract:
 
         assert torch.equal(draw(1), draw(1))
         assert not torch.equal(draw(1), draw(2))
+
+    def test_num_timesteps_is_the_schedule_a_sampler_walks(self) -> None:
+        """Where a decoder says how many timesteps its schedule has (editing sizes its DDIM by
+        it), its own sampler fits in them and a sampler asking for one more is refused."""
+        decoder = self.make_decoder()
+        if decoder.num_timesteps is None:
+            pytest.skip("this decoder does not say how many timesteps its schedule has")
+        assert isinstance(decoder.num_timesteps, int) and decoder.sampler.steps <= decoder.num_timesteps
+        z_i, text = self.inputs()
+        too_many = build_section("sampler", "sampler", {"type": "ddim", "steps": decoder.num_timesteps + 1})
+        with pytest.raises(InputError, match=f"only {decoder.num_timesteps} timesteps"):
+            decoder.sample(z_i, text, sampler=too_many, generator=torch.Generator().manual_seed(0))
 
     def test_a_per_call_sampler_replaces_the_configured_one(self) -> None:
         configured = self.decoder_section["sampler"]["type"]
