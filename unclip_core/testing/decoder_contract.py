@@ -77,7 +77,8 @@ class DecoderContract:
             pytest.skip("this decoder does not say how many timesteps its schedule has")
         assert isinstance(decoder.num_timesteps, int) and decoder.sampler.steps <= decoder.num_timesteps
         z_i, text = self.inputs()
-        too_many = build_section("sampler", "sampler", {"type": "ddim", "steps": decoder.num_timesteps + 1})
+        section = {**self.decoder_section["sampler"], "steps": decoder.num_timesteps + 1}  # its own sampler, one step more
+        too_many = build_section("sampler", "sampler", section)
         with pytest.raises(InputError, match=f"only {decoder.num_timesteps} timesteps"):
             decoder.sample(z_i, text, sampler=too_many, generator=torch.Generator().manual_seed(0))
 
