@@ -118,6 +118,20 @@ def dismiss_messages(page) -> None:
                            ".some(b => b.offsetParent !== null)", timeout=WAIT_MS)
 
 
+def draw_from_the_caption_alone(page, box: str, tab: str, previous: str) -> tuple[str, bytes]:
+    """In the decoder settings box `box` of a tab: a setting the decoder lacks is a message; then
+    `condition_on_image: false` draws, and the new image's PNG keeps that setting."""
+    settings = page.locator(f"#{box} textarea, #{box} input").first
+    settings.fill("channels: 8")
+    page.locator(f"#{tab}-button").click()
+    expect_message(page, "'channels' is not a sampling setting of the decoder")
+    settings.fill("condition_on_image: false")
+    page.locator(f"#{tab}-button").click()
+    src, png = image_bytes(page, f"#{tab}-gallery", previous=previous)
+    assert read_settings(png)["decoder_options"] == {"condition_on_image": False}
+    return src, png
+
+
 def test_the_page_generates_edits_and_reports_bad_input(browser_page, tmp_path):
     url, page, off_machine = browser_page
 
@@ -155,16 +169,10 @@ def test_the_page_generates_edits_and_reports_bad_input(browser_page, tmp_path):
 
     # A stage's sampling settings, typed as 'name: value' lines; a wrong one is a message too.
     decoder_settings = page.locator("#decoder-settings textarea, #decoder-settings input").first
-    decoder_settings.fill("channels: 8")
-    page.locator("#generate-button").click()
-    expect_message(page, "'channels' is not a sampling setting of the decoder")
     decoder_settings.fill("not a setting")
     page.locator("#generate-button").click()
     expect_message(page, "decoder settings: type one 'name: value' line a setting")
-    decoder_settings.fill("condition_on_image: false")
-    page.locator("#generate-button").click()
-    caption_only_src, caption_only = image_bytes(page, "#generate-gallery", previous=second_src)
-    assert read_settings(caption_only)["decoder_options"] == {"condition_on_image": False}
+    caption_only_src, caption_only = draw_from_the_caption_alone(page, "decoder-settings", "generate", second_src)
     assert caption_only != first
     decoder_settings.fill("")  # the model's own settings again: the first request's bytes again
     page.locator("#generate-button").click()
@@ -183,14 +191,7 @@ def test_the_page_generates_edits_and_reports_bad_input(browser_page, tmp_path):
     screenshot(page, "variations", tmp_path)
     # An editing tab takes the stages' sampling settings too.
     page.locator("#vary-stage-settings").get_by_text("stages: sampling settings").click()
-    vary_settings = page.locator("#vary-decoder-settings textarea, #vary-decoder-settings input").first
-    vary_settings.fill("channels: 8")
-    page.locator("#vary-button").click()
-    expect_message(page, "'channels' is not a sampling setting of the decoder")
-    vary_settings.fill("condition_on_image: false")
-    page.locator("#vary-button").click()
-    _, caption_varied = image_bytes(page, "#vary-gallery", previous=varied_src)
-    assert read_settings(caption_varied)["decoder_options"] == {"condition_on_image": False}
+    _, caption_varied = draw_from_the_caption_alone(page, "vary-decoder-settings", "vary", varied_src)
     assert read_settings(caption_varied)["ddim_steps"] == 16
 
     # Interpolate between two prompts; the frames come as a strip and a GIF.

@@ -15,7 +15,7 @@ from PIL import Image
 from ..pipeline import Pipeline
 from .model_pool import ModelPool
 from .requests import (
-    GenerateRequest, InpaintRequest, InterpolateRequest, OperationRequest, OutpaintRequest, TextDiffRequest,
+    STAGES, GenerateRequest, InpaintRequest, InterpolateRequest, OperationRequest, OutpaintRequest, TextDiffRequest,
     VaryRequest,
 )
 from .result import Result
@@ -24,7 +24,6 @@ from .work_queue import WorkQueue
 # progress(stage, done, total): how far the stage now sampling has got, in network evaluations.
 Progress = Callable[[str, int, int], None]
 SEED_RANGE = 2**31
-STAGES = ("prior", "decoder", "upsampler")
 
 
 class Operations:
@@ -98,8 +97,9 @@ def evaluations_per_stage(pipe: Pipeline, r: GenerateRequest) -> dict[str, int]:
     method), so a bad sampler or step count is reported before any sampling starts.
     """
     choices = r.model_dump(include={f"{stage}_{part}" for stage in STAGES for part in ("sampler", "steps")})
-    return {
-        label: (sampler or component.sampler).evaluations
-        for label, component, sampler in pipe.stage_samplers(**choices)
-        if (sampler or component.sampler) is not None
-    }
+    totals = {}
+    for label, component, sampler in pipe.stage_samplers(**choices):
+        used = sampler or component.sampler  # None: the stage does not sample by diffusion
+        if used is not None:
+            totals[label] = used.evaluations
+    return totals

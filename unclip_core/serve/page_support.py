@@ -12,13 +12,12 @@ import yaml
 
 from ..errors import UnclipError
 from .operations import Operations
-from .requests import OperationRequest, parse_request
+from .requests import STAGES, OperationRequest, parse_request
 from .result import Result
 from .result_store import ResultStore
 
 log = logging.getLogger("unclip.serve")
 MODEL_DEFAULT = "model's own"  # sampler choice that keeps the model's configured sampler
-STAGES = ("prior", "decoder", "upsampler")  # the stages a request's `*_options` name
 
 
 @dataclass

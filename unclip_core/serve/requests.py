@@ -17,6 +17,7 @@ from ..errors import InputError
 
 MAX_IMAGES = 16  # per request: bounds one request's memory and time
 MAX_FRAMES = 32
+STAGES = ("prior", "decoder", "upsampler")  # the stages a request sets (`<stage>_options`, `<stage>_steps`, ...)
 Settings = dict[str, Any] | None  # a component's sampling_fields; checked by the pipeline at the call
 
 
@@ -36,8 +37,7 @@ class OperationRequest(BaseModel):
 
     def stage_options(self) -> dict[str, Settings]:
         """The stages' sampling settings this request asks for, as the pipeline's keywords."""
-        return {"prior_options": self.prior_options, "decoder_options": self.decoder_options,
-                "upsampler_options": self.upsampler_options}
+        return {f"{stage}_options": getattr(self, f"{stage}_options") for stage in STAGES}
 
     def settings(self) -> dict[str, Any]:
         """The request as JSON-ready settings: images are named by size and sha256, not embedded."""
