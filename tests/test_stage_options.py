@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from unclip_core.errors import ConfigError, InputError
+from unclip_core.images import to_pil
 from unclip_core.pipeline import Pipeline
 
 
@@ -67,6 +68,32 @@ def test_a_call_can_pick_another_sampler_by_name_and_keeps_its_steps(pipe):
 def test_bad_options_are_input_errors(pipe, options, message):
     with pytest.raises((InputError, ConfigError), match=message):
         pipe.generate(["red heart"], **options)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"upsampler_steps": 500}, "upsampler start_level 0.15 leaves 151 timesteps for 500 sampler steps; raise start_level"),
+    ({"upsampler_steps": 3, "upsampler_options": {"start_level": 0.001}}, "start_level 0.001 leaves 2 timesteps for 3"),
+    ({"decoder_steps": 1001}, "the decoder's sampler asks for 1001 steps but its schedule has only 1000 timesteps"),
+    ({"prior_sampler": {"type": "ddim", "steps": 1001}}, "the prior's sampler asks for 1001 steps but prior.timesteps is 1000"),
+])
+def test_steps_a_stage_cannot_take_are_refused_before_any_stage_runs(pipe, options, message):
+    evaluated = []
+    with pytest.raises(InputError, match=message):
+        pipe.generate(["red heart"], callback=lambda stage, *_: evaluated.append(stage), **options)
+    assert evaluated == []
+
+
+def test_an_edit_whose_upsampler_cannot_take_its_steps_is_refused_before_it_inverts():
+    pipe = Pipeline.from_pretrained(overrides=["upsamplers.0.sampler.steps=3"])
+    decoder_calls = []
+    hooks = [m.register_forward_pre_hook(lambda *_: decoder_calls.append(1)) for m in pipe.components.decoder.modules()]
+    image = torch.zeros(1, 3, 64, 64)
+    with pytest.raises(InputError, match="start_level 0.001 leaves 2 timesteps for 3 sampler steps"):
+        pipe.vary(to_pil(image)[0], n=1, upsampler_options={"start_level": 0.001})
+    for hook in hooks:
+        hook.remove()
+    assert decoder_calls == []
+    assert len(pipe.vary(to_pil(image)[0], n=1, ddim_steps=4, seed=0)) == 1  # the configured start_level leaves enough
 
 
 def quick(pipe, **options) -> torch.Tensor:

@@ -18,7 +18,7 @@ from .errors import ConfigError, InputError, WeightsError
 from .finite import require_finite_output
 from .graph import Components, Graph, build, graph_from_dict
 from .images import to_pil
-from .interfaces import Sampler, TextEncoding
+from .interfaces import Sampler, SamplingStage, TextEncoding
 from .limits import COUNT, GUIDANCE, SEED
 from .model_files import ModelFiles
 from .pipeline_editing import EditingMethods
@@ -153,16 +153,37 @@ class Pipeline(EditingMethods):
         """(label, component, sampler) of every stage generate runs, in order (the prior, the
         decoder, each upsampler), with the sampler a call's choices make (None: the component's
         own). The labels are what progress bars and callbacks name the stages by; upsamplers
-        share one choice."""
+        share one choice. Every stage is asked whether it can sample with its sampler before
+        any runs (`check_sampler`), so a call one stage would refuse costs no other stage's work."""
         c = self.components
         if c.prior is None or c.decoder is None:
             raise ConfigError("this pipeline has no prior or no decoder; generation needs both")
-        stages = [("prior", c.prior, prior_sampler, prior_steps), ("decoder", c.decoder, decoder_sampler, decoder_steps)]
-        stages += [(f"upsampler {i}", u, upsampler_sampler, upsampler_steps) for i, u in enumerate(c.upsamplers)]
-        return [
-            (label, component, sampler_for_call(label, component.sampler, choice, steps))
-            for label, component, choice, steps in stages
+        choices = {
+            "prior": (prior_sampler, prior_steps),
+            "decoder": (decoder_sampler, decoder_steps),
+            "upsampler": (upsampler_sampler, upsampler_steps),
+        }
+        stages = [
+            (label, component, sampler_for_call(label, component.sampler, *choices[component.kind]))
+            for label, component in self.sampling_stages()
         ]
+        for _, component, sampler in stages:
+            check_sampler(component, sampler)
+        return stages
+
+    def sampling_stages(self) -> list[tuple[str, SamplingStage]]:
+        """(label, component) of every stage this pipeline has that samples: the prior, the
+        decoder, each upsampler, in the order generate runs them."""
+        c = self.components
+        present = [(label, stage) for label, stage in (("prior", c.prior), ("decoder", c.decoder)) if stage is not None]
+        return present + [(f"upsampler {i}", u) for i, u in enumerate(c.upsamplers)]
+
+    def check_samplers(self) -> None:
+        """Refuse (InputError) a pipeline with a stage that cannot sample with its configured
+        sampler, before any stage runs: what editing operations, which sample with the
+        configured samplers, are checked by."""
+        for _, component in self.sampling_stages():
+            check_sampler(component, None)
 
     @property
     def output_size(self) -> int:
@@ -289,6 +310,13 @@ class Pipeline(EditingMethods):
         if self.device.type == "cuda":
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
+
+
+def check_sampler(component: SamplingStage, sampler: Sampler | None) -> None:
+    """`component.check_sampler` for the sampler a call gives it (None: its configured one)."""
+    chosen = sampler or component.sampler
+    if chosen is not None:
+        component.check_sampler(chosen)
 
 
 def _with_config(node: Node | None, component: Any) -> Node | None:

@@ -37,6 +37,9 @@ class PreparedEdit:
     inputs: EditInputs
 
     def apply(self, pipeline: Any) -> list[Image]:
+        """The edited images. A stage that could not sample with its sampler is refused first,
+        so an edit never fails half-way for it."""
+        pipeline.check_samplers()
         with torch.no_grad():
             return self.operation.apply(pipeline, self.inputs)
 

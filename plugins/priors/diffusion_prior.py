@@ -11,7 +11,7 @@ from pydantic import Field
 from torch import Generator, Tensor, nn
 
 from unclip_core.diffusion import GaussianDiffusion, Prediction, ScheduleKind
-from unclip_core.errors import ConfigError
+from unclip_core.errors import ConfigError, InputError
 from unclip_core.interfaces import EncoderSpec, Prior, Sampler, StepCallback, TextEncoding
 
 from .conditioning import CaptionPrefix, conditioning
@@ -105,6 +105,13 @@ class DiffusionPrior(Prior):
         drop = torch.rand(x0.shape[0], device=x0.device) < self.config.cond_drop_prob
         return self.diffusion.loss(self.network, x0, conditioning(text, drop))
 
+    def check_sampler(self, sampler: Sampler) -> None:
+        if sampler.steps > self.config.timesteps:
+            raise InputError(
+                f"the prior's sampler asks for {sampler.steps} steps but prior.timesteps is "
+                f"{self.config.timesteps}; lower the prior's steps"
+            )
+
     @torch.no_grad()
     def sample(
         self,
@@ -122,8 +129,7 @@ class DiffusionPrior(Prior):
         device = self.image_mean.device
         noise = torch.randn((len(repeated), self.spec.embed_dim), generator=generator, device=device)
         sampler = sampler or self.sampler
-        if sampler.steps > self.config.timesteps:
-            raise ConfigError(f"the prior's sampler asks for {sampler.steps} steps but prior.timesteps is {self.config.timesteps}")
+        self.check_sampler(sampler)
         x0 = sampler.sample(denoise, noise, self.diffusion.schedule, generator=generator, callback=callback)
         samples = F.normalize(unstandardize(x0, self.image_mean, self.image_std), dim=-1)
         return best_of_n(samples, F.normalize(text.embedding.float(), dim=-1), n)

@@ -208,9 +208,11 @@ class UNetDecoder(Decoder):
     ) -> Tensor:
         shape = (image_embedding.shape[0], 3, self.image_size, self.image_size)
         check_inpainting(mask, known, shape)
+        sampler = sampler or self.sampler
+        self.check_sampler(sampler)
         x = start_noise(shape, self.null_image, noise, generator)
         denoise = self.denoiser(image_embedding, text, guidance_scale)
-        return (sampler or self.sampler).sample(
+        return sampler.sample(
             denoise, x, self.diffusion.schedule, generator=generator, callback=callback, mask=mask, known=known
         )
 

@@ -171,6 +171,20 @@ class UNetUpsampler(Upsampler):
             level = torch.full((low_res.shape[0],), self._level_index(self.config.sample_noise_level), device=low_res.device)
         return self.diffusion.denoiser(self.network, self.conditioning(low_res, level, generator))
 
+    def check_sampler(self, sampler: Sampler) -> None:
+        if self.config.start_level < 1:
+            start = self._level_index(self.config.start_level)
+            if sampler.steps > start + 1:
+                raise InputError(
+                    f"upsampler start_level {self.config.start_level} leaves {start + 1} timesteps for "
+                    f"{sampler.steps} sampler steps; raise start_level or lower the steps"
+                )
+        elif sampler.steps > self.diffusion.schedule.num_timesteps:
+            raise InputError(
+                f"the upsampler's sampler asks for {sampler.steps} steps but its schedule has only "
+                f"{self.diffusion.schedule.num_timesteps} timesteps; lower the upsampler's steps"
+            )
+
     @torch.no_grad()
     def sample(
         self,
@@ -186,6 +200,7 @@ class UNetUpsampler(Upsampler):
         shape = (low_res.shape[0], 3, self.to_size, self.to_size)
         check_inpainting(mask, known, shape)
         sampler = sampler or self.sampler
+        self.check_sampler(sampler)
         denoise = self.denoiser(low_res, generator)
         x = start_noise(shape, low_res, noise, generator)
         schedule = self.diffusion.schedule
@@ -193,11 +208,6 @@ class UNetUpsampler(Upsampler):
             # Start part-way down the schedule from the upscaled input: the low-res image already
             # fixes colours and layout, so the steps go to the detail it lacks.
             start = self._level_index(self.config.start_level)
-            if sampler.steps > start + 1:
-                raise InputError(
-                    f"upsampler start_level {self.config.start_level} leaves {start + 1} timesteps for "
-                    f"{sampler.steps} sampler steps; raise start_level or lower the steps"
-                )
             upscaled = resize(low_res.to(x.dtype), self.to_size)
             x = schedule.add_noise(upscaled, torch.full((shape[0],), start, device=x.device), x)
             schedule = schedule.head(start + 1)

@@ -74,6 +74,9 @@ CASES: list[Case] = [
     case("budget below one image", f"{GEN} --max-pixels 100", 2, "over the sampling budget of 100 pixels (0 such images)", slow=True),
     case("budget from the environment", f"{GEN} -n 3", 2, "over the sampling budget of 5,000 pixels", env={"UNCLIP_MAX_PIXELS": "5000"}, slow=True),
     # ---- generate: a sample that overflows is an error naming the stage, and no file --------
+    # ---- steps a later stage cannot take: refused before the first stage runs ------------------
+    case("upsampler steps beyond its start level", f"{GEN} --upsampler-steps 500", 2, "upsampler start_level 0.15 leaves 151 timesteps for 500 sampler steps; raise start_level or lower the steps", slow=True),
+    case("vary with upsampler steps beyond its start level", "vary {in}/image.png --set upsamplers.0.sampler.steps=500 -o {out}/v.png", 2, "leaves 151 timesteps for 500 sampler steps", slow=True),
     case("prior guidance that overflows", f"{GEN} --set prior.guidance_scale=1e38 --prior-steps 2 --decoder-steps 2 --upsampler-steps 1 --no-progress --device cpu", 2, "the prior produced 128 non-finite values (NaN or infinity) out of 128; nothing was written", slow=True),
     # ---- config show: the same checks as building ----------------------------------------------
     case("list index past the end", f"{TINY} upsamplers.5.steps=3", 2, "override 'upsamplers.5.steps=3': upsamplers has 1 entry, so upsamplers.5 does not exist (indices: 0 to 0)"),

@@ -8,6 +8,7 @@ from .encoder import Encoder
 from .metric import Metric, Samples, means
 from .prior import Prior
 from .sampler import Denoiser, Sampler, SamplerConfig, StepCallback
+from .sampling_stage import SamplingStage
 from .upsampler import Upsampler
 from .values import EncoderSpec, TextEncoding
 
@@ -42,6 +43,7 @@ __all__ = [
     "Prior",
     "Sampler",
     "SamplerConfig",
+    "SamplingStage",
     "Samples",
     "StepCallback",
     "TextEncoding",

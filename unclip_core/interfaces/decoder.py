@@ -7,20 +7,20 @@ from typing import ClassVar
 
 from torch import Generator, Tensor, nn
 
+from ..errors import InputError
 from .component import Component
 from .sampler import Sampler, StepCallback
+from .sampling_stage import SamplingStage
 from .values import TextEncoding
 
 
-class Decoder(Component, nn.Module, ABC):
+class Decoder(Component, SamplingStage, nn.Module, ABC):
     """Generates base-resolution images from z_i (and optionally the caption).
 
     Built as `cls(config, spec=encoder.spec, sampler=...)`. Images are (B, 3, S, S) in [-1, 1].
     """
 
     kind: ClassVar[str] = "decoder"
-    # The configured sampler (the graph's nested `sampler:`), used when a call names none.
-    sampler: Sampler | None = None
 
     @property
     @abstractmethod
@@ -32,6 +32,14 @@ class Decoder(Component, nn.Module, ABC):
         """How many timesteps its noise schedule has: no sampler may take more steps. None where
         it does not sample by diffusion (or does not say)."""
         return None
+
+    def check_sampler(self, sampler: Sampler) -> None:
+        """Refuses a sampler of more steps than `num_timesteps`, where the decoder states it."""
+        if self.num_timesteps is not None and sampler.steps > self.num_timesteps:
+            raise InputError(
+                f"the decoder's sampler asks for {sampler.steps} steps but its schedule has only "
+                f"{self.num_timesteps} timesteps; lower the decoder's steps"
+            )
 
     @abstractmethod
     def loss(self, images: Tensor, image_embedding: Tensor, text: TextEncoding) -> Tensor:

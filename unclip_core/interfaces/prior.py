@@ -9,10 +9,11 @@ from torch import Generator, Tensor, nn
 
 from .component import Component
 from .sampler import Sampler, StepCallback
+from .sampling_stage import SamplingStage
 from .values import TextEncoding
 
 
-class Prior(Component, nn.Module, ABC):
+class Prior(Component, SamplingStage, nn.Module, ABC):
     """Maps encoded captions to CLIP image embeddings.
 
     Built as `cls(config, spec=encoder.spec, sampler=...)`; `sampler` is given to priors whose
@@ -21,8 +22,6 @@ class Prior(Component, nn.Module, ABC):
 
     kind: ClassVar[str] = "prior"
     trainable: ClassVar[bool] = True
-    # The configured sampler of a prior that samples by diffusion; None for one that does not.
-    sampler: Sampler | None = None
 
     @abstractmethod
     def loss(self, image_embedding: Tensor, text: TextEncoding) -> Tensor:

@@ -9,17 +9,16 @@ from torch import Generator, Tensor, nn
 
 from .component import Component
 from .sampler import Sampler, StepCallback
+from .sampling_stage import SamplingStage
 
 
-class Upsampler(Component, nn.Module, ABC):
+class Upsampler(Component, SamplingStage, nn.Module, ABC):
     """Generates a `to_size` image conditioned on a `from_size` image.
 
     Built as `cls(config, sampler=...)`. Images are (B, 3, S, S) in [-1, 1].
     """
 
     kind: ClassVar[str] = "upsampler"
-    # The configured sampler (the graph's nested `sampler:`), used when a call names none.
-    sampler: Sampler | None = None
 
     @property
     @abstractmethod

@@ -11,7 +11,7 @@ from ..errors import InputError
 from ..graph import build_section
 from ..interfaces import Decoder, EncoderSpec, TextEncoding, Upsampler
 from ..weights import load_module, save_folder
-from .helpers import build_component, every_sampler, random_text
+from .helpers import build_component, check_sampler_refuses_what_sample_refuses, every_sampler, random_text
 
 
 class DecoderContract:
@@ -81,6 +81,13 @@ class DecoderContract:
         too_many = build_section("sampler", "sampler", section)
         with pytest.raises(InputError, match=f"only {decoder.num_timesteps} timesteps"):
             decoder.sample(z_i, text, sampler=too_many, generator=torch.Generator().manual_seed(0))
+        with pytest.raises(InputError, match=f"only {decoder.num_timesteps} timesteps"):
+            decoder.check_sampler(too_many)
+
+    def test_a_sampler_it_cannot_run_is_refused_before_sampling(self) -> None:
+        decoder = self.make_decoder()
+        z_i, text = self.inputs()
+        check_sampler_refuses_what_sample_refuses(decoder, lambda sampler: decoder.sample(z_i, text, sampler=sampler))
 
     def test_a_per_call_sampler_replaces_the_configured_one(self) -> None:
         configured = self.decoder_section["sampler"]["type"]
@@ -175,9 +182,12 @@ class UpsamplerContract:
             assert out.shape == (self.batch, 3, upsampler.to_size, upsampler.to_size), section
             assert torch.isfinite(out).all(), section
 
-    def test_rejects_images_of_the_wrong_size(self) -> None:
-        from ..errors import InputError
+    def test_a_sampler_it_cannot_run_is_refused_before_sampling(self) -> None:
+        upsampler = self.make_upsampler()
+        low = self.images(upsampler.from_size)
+        check_sampler_refuses_what_sample_refuses(upsampler, lambda sampler: upsampler.sample(low, sampler=sampler))
 
+    def test_rejects_images_of_the_wrong_size(self) -> None:
         upsampler = self.make_upsampler()
         with pytest.raises(InputError, match=str(upsampler.from_size)):
             upsampler.sample(self.images(upsampler.from_size + 2))

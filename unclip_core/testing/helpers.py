@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import torch
 
 from ..diffusion import NoiseSchedule
+from ..errors import InputError
 from ..graph import build_section
-from ..interfaces import EncoderSpec, TextEncoding
+from ..interfaces import EncoderSpec, Sampler, SamplingStage, TextEncoding
 from ..plugins import build_registry, get_registry, plugin_manager, set_registry
 from ..registry import Registry
 
@@ -29,6 +30,25 @@ def gaussian_denoiser(schedule: NoiseSchedule, mean: float, std: float):
 def build_component(kind: str, section: dict[str, Any], **dependencies: Any) -> Any:
     """Validate a YAML-like section and build it through the registry, as a graph would."""
     return build_section(kind, kind, section, **dependencies)
+
+
+# More steps than any noise schedule has timesteps: a sampler every sampling stage refuses.
+TOO_MANY_STEPS = 10**6
+
+
+def check_sampler_refuses_what_sample_refuses(stage: SamplingStage, sample: Callable[[Sampler], Any]) -> None:
+    """`stage.check_sampler` accepts the stage's own sampler and refuses that sampler with
+    TOO_MANY_STEPS, as `sample(sampler)` (the stage sampling with it) does: what lets a
+    pipeline refuse a call before any stage runs."""
+    import pytest  # here, not above: non-test code (`unclip heun-demo`) imports this module
+
+    own = stage.sampler
+    stage.check_sampler(own)
+    too_many = build_section("sampler", "sampler", {"type": own.name, **own.config.model_dump(), "steps": TOO_MANY_STEPS})
+    with pytest.raises(InputError):
+        stage.check_sampler(too_many)
+    with pytest.raises(InputError):
+        sample(too_many)
 
 
 @contextmanager

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from ..interfaces import EncoderSpec, TextEncoding
-from .helpers import build_component, synthetic_prior_task
+from .helpers import build_component, check_sampler_refuses_what_sample_refuses, synthetic_prior_task
 
 
 class PriorContract:
@@ -58,6 +58,12 @@ class PriorContract:
         noise = torch.randn(text.tokens.shape, generator=torch.Generator().manual_seed(9))
         garbled = TextEncoding(text.embedding, torch.where(text.mask[..., None], text.tokens, noise), text.mask)
         torch.testing.assert_close(self.draw(prior, text), self.draw(prior, garbled), atol=1e-5, rtol=1e-5)
+
+    def test_a_sampler_it_cannot_run_is_refused_before_sampling(self) -> None:
+        prior, text = self.fitted_prior(), self.captions()
+        if prior.sampler is None:
+            pytest.skip("this prior does not sample by diffusion")
+        check_sampler_refuses_what_sample_refuses(prior, lambda sampler: self.draw(prior, text, sampler=sampler))
 
     def test_loss_is_a_differentiable_scalar(self) -> None:
         prior = self.fitted_prior().train()
