@@ -98,6 +98,7 @@ def test_each_request_chooses_its_own_sampler_steps_and_guidance(server):
         ("generate", {"prompts": [" "]}, 422, "prompt is empty"),
         ("generate", {"prompts": ["a"], "decoder_steps": 0}, 422, "decoder_steps"),
         ("generate", {"prompts": ["a"], "decoder_steps": 2000}, 422, "only 1000 timesteps"),
+        ("generate", {"prompts": ["a"], "upsampler_steps": 500}, 422, "leaves 151 timesteps for 500 sampler steps"),
         ("generate", {"prompts": ["a"], "prior_sampler": "no-such-sampler"}, 422, "registered sampler types"),
         ("generate", {"prompts": ["a"], "model": "no-such-model"}, 422, "offers: unclip-emoji"),
         ("generate", {"prompts": ["a"], "decoder_options": {"channels": 8}}, 422, "'channels' is not a sampling setting of the decoder"),
