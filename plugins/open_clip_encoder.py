@@ -9,7 +9,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
 
-import open_clip
 import torch
 import torch.nn.functional as F
 from pydantic import Field
@@ -43,6 +42,8 @@ class OpenCLIPEncoder(Encoder):
     def __init__(self, config: OpenCLIPConfig) -> None:
         super().__init__()
         self.config = config
+        import open_clip  # here, not above: see _register_model_config
+
         model_name = _register_model_config(config.model)
         with _quiet_random_init():
             self.model = open_clip.create_model(
@@ -130,6 +131,11 @@ def _quiet_random_init():
 
 def _register_model_config(model: str) -> str:
     """Make shipped and user .json architectures known to open_clip; return the model name."""
+    # open_clip is imported only when an encoder is built: importing it takes seconds (it pulls in
+    # torchvision, and that torch's compiler), which commands that build none (`unclip --help`,
+    # `plugins`, a refusal before the model loads) would otherwise pay on every run.
+    import open_clip
+
     if SHIPPED_MODEL_DIR.is_dir():
         open_clip.add_model_config(SHIPPED_MODEL_DIR)
     path = Path(model)

@@ -50,3 +50,18 @@ def test_console_script_runs_as_installed():
     result = subprocess.run([sys.executable, "-m", "unclip_core.cli", "plugins"], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert "open_clip" in result.stdout
+
+
+def test_commands_that_build_no_encoder_never_import_open_clip():
+    """open_clip (with torchvision and torch's compiler) takes seconds to import: listing the
+    plugins or refusing a bad number before the model loads must not pay for it."""
+    code = (
+        "import sys\n"
+        "from unclip_core.cli import main\n"
+        "assert main(['plugins']) == 0\n"
+        "assert main(['generate', 'x', '--decoder-guidance', 'nan']) == 2\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('open_clip', 'torchvision'))\n"
+        "assert not loaded, loaded\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
