@@ -168,7 +168,7 @@ class Pipeline(EditingMethods):
             for label, component in self.sampling_stages()
         ]
         for _, component, sampler in stages:
-            check_sampler(component, sampler)
+            _check_sampler(component, sampler)
         return stages
 
     def sampling_stages(self) -> list[tuple[str, SamplingStage]]:
@@ -179,11 +179,11 @@ class Pipeline(EditingMethods):
         return present + [(f"upsampler {i}", u) for i, u in enumerate(c.upsamplers)]
 
     def check_samplers(self) -> None:
-        """Refuse (InputError) a pipeline with a stage that cannot sample with its configured
-        sampler, before any stage runs: what editing operations, which sample with the
-        configured samplers, are checked by."""
+        """Refuse (InputError), before any stage runs, a pipeline with a stage that cannot
+        sample with its configured sampler. Editing operations sample with the configured
+        samplers, so every edit is checked by this first."""
         for _, component in self.sampling_stages():
-            check_sampler(component, None)
+            _check_sampler(component, None)
 
     @property
     def output_size(self) -> int:
@@ -312,7 +312,7 @@ class Pipeline(EditingMethods):
         return contextlib.nullcontext()
 
 
-def check_sampler(component: SamplingStage, sampler: Sampler | None) -> None:
+def _check_sampler(component: SamplingStage, sampler: Sampler | None) -> None:
     """`component.check_sampler` for the sampler a call gives it (None: its configured one)."""
     chosen = sampler or component.sampler
     if chosen is not None:
