@@ -161,6 +161,9 @@ def test_start_level_begins_from_the_noised_upscale():
 
 def test_start_level_must_leave_a_timestep_per_step():
     low, _ = blob_images(2, 8, seed=3)
-    upsampler = build_component("upsampler", {**UPSAMPLER, "start_level": 0.004, "sampler": {"type": "ddim", "steps": 10}})
+    with pytest.raises(ConfigError, match="upsampler: upsampler start_level 0.004 leaves 5 timesteps for 10 sampler steps"):
+        build_component("upsampler", {**UPSAMPLER, "start_level": 0.004, "sampler": {"type": "ddim", "steps": 10}})
+    upsampler = build_component("upsampler", {**UPSAMPLER, "start_level": 0.004, "sampler": {"type": "ddim", "steps": 5}})
+    ten_steps = build_component("sampler", {"type": "ddim", "steps": 10})
     with pytest.raises(InputError, match="start_level 0.004 leaves 5 timesteps for 10 sampler steps"):
-        upsampler.sample(low)
+        upsampler.sample(low, sampler=ten_steps)

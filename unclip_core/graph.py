@@ -22,8 +22,8 @@ from omegaconf.errors import OmegaConfBaseException
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from .catalog import resolve_config_path
-from .errors import ConfigError
-from .interfaces import ComponentConfig, Decoder, Encoder, EncoderSpec, Prior, Upsampler
+from .errors import ConfigError, InputError
+from .interfaces import ComponentConfig, Decoder, Encoder, EncoderSpec, Prior, SamplingStage, Upsampler
 from .registry import Registry
 from .training.config import TrainingConfig
 
@@ -442,7 +442,15 @@ def build_node(node: Node, registry: Registry, **dependencies: Any) -> Any:
     """Instantiate one component: nested components first, then the component itself."""
     cls = registry.get(node.kind, node.type)
     nested = {key: build_node(child, registry) for key, child in node.nested.items()}
-    return cls(node.config, **dependencies, **nested)
+    component = cls(node.config, **dependencies, **nested)
+    if isinstance(component, SamplingStage) and component.sampler is not None:
+        # A sampler the stage cannot run (more steps than its schedule leaves) is a graph error
+        # found at load, not after the stages before it have sampled.
+        try:
+            component.check_sampler(component.sampler)
+        except InputError as exc:
+            raise ConfigError(f"{node.path}: {exc}") from None
+    return component
 
 
 def _model_at(model: type[BaseModel], loc: list[str]) -> type[BaseModel] | None:

@@ -83,6 +83,7 @@ CASES: list[Case] = [
     case("list index not a number", f"{TINY} decoder.channel_mults.first=3", 2, "decoder.channel_mults.first does not exist (indices: 0 to 1)"),
     case("dimension clash", f"{TINY} prior.embed_dim=12", 2, "dimension clash: encoder 'open_clip' produces embed_dim=64 but prior 'diffusion_prior' is configured with embed_dim=12"),
     case("steps beyond the schedule", f"{TINY} prior.sampler.steps=5000", 2, "prior.sampler.steps=5000 exceeds prior.timesteps=100"),
+    case("upsampler steps beyond its schedule", f"{TINY} upsamplers.0.sampler.steps=5000", 2, "upsamplers.0: the upsampler's sampler asks for 5000 steps but its schedule has only"),
     case("upsampler from the wrong size", f"{TINY} upsamplers.0.from_size=16", 2, "set upsamplers.0.from_size=32"),
     case("infinite guidance in the graph", f"{TINY} decoder.guidance_scale=.inf", 2, "decoder.guidance_scale: must be a finite number, got inf"),
     case("nan guidance in the graph", f"{TINY} decoder.guidance_scale=.nan", 2, "decoder.guidance_scale"),
