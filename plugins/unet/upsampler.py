@@ -171,6 +171,10 @@ class UNetUpsampler(Upsampler):
             level = torch.full((low_res.shape[0],), self._level_index(self.config.sample_noise_level), device=low_res.device)
         return self.diffusion.denoiser(self.network, self.conditioning(low_res, level, generator))
 
+    @property
+    def num_timesteps(self) -> int:
+        return self.diffusion.schedule.num_timesteps
+
     def check_sampler(self, sampler: Sampler) -> None:
         if self.config.start_level < 1:
             start = self._level_index(self.config.start_level)
@@ -179,11 +183,7 @@ class UNetUpsampler(Upsampler):
                     f"upsampler start_level {self.config.start_level} leaves {start + 1} timesteps for "
                     f"{sampler.steps} sampler steps; raise start_level or lower the steps"
                 )
-        elif sampler.steps > self.diffusion.schedule.num_timesteps:
-            raise InputError(
-                f"the upsampler's sampler asks for {sampler.steps} steps but its schedule has only "
-                f"{self.diffusion.schedule.num_timesteps} timesteps; lower the upsampler's steps"
-            )
+        super().check_sampler(sampler)
 
     @torch.no_grad()
     def sample(

@@ -7,7 +7,6 @@ from typing import ClassVar
 
 from torch import Generator, Tensor, nn
 
-from ..errors import InputError
 from .component import Component
 from .sampler import Sampler, StepCallback
 from .sampling_stage import SamplingStage
@@ -26,20 +25,6 @@ class Decoder(Component, SamplingStage, nn.Module, ABC):
     @abstractmethod
     def image_size(self) -> int:
         """Side of the square images this decoder generates."""
-
-    @property
-    def num_timesteps(self) -> int | None:
-        """How many timesteps its noise schedule has: no sampler may take more steps. None where
-        it does not sample by diffusion (or does not say)."""
-        return None
-
-    def check_sampler(self, sampler: Sampler) -> None:
-        """Refuses a sampler of more steps than `num_timesteps`, where the decoder states it."""
-        if self.num_timesteps is not None and sampler.steps > self.num_timesteps:
-            raise InputError(
-                f"the decoder's sampler asks for {sampler.steps} steps but its schedule has only "
-                f"{self.num_timesteps} timesteps; lower the decoder's steps"
-            )
 
     @abstractmethod
     def loss(self, images: Tensor, image_embedding: Tensor, text: TextEncoding) -> Tensor:
